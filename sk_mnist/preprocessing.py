@@ -1,0 +1,117 @@
+"""PixelScaler: the seed recipe's ``x / 255`` as a scikit-learn transformer."""
+
+import numpy as np
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+__all__ = ["PixelScaler"]
+
+_MAX_PIXEL = 255
+
+
+def _check_pixel_range(X, where):
+    """Raise a one-line ValueError when ``X`` holds values outside 0-255."""
+    if X.size == 0:
+        return
+    lo, hi = X.min(), X.max()
+    if lo < 0 or hi > _MAX_PIXEL:
+        bad = lo if lo < 0 else hi
+        rows, cols = np.nonzero(X == bad)
+        # "Negative values in data" is sklearn's wording for positive-only input.
+        problem = "Negative values in data" if lo < 0 else "Values above 255 in data"
+        raise ValueError(
+            f"{problem} passed to {where}: pixel values must lie in 0-{_MAX_PIXEL}, "
+            f"found {bad.item():g} at row {rows[0]}, column {cols[0]}"
+        )
+
+
+class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """Scale grey levels from 0-255 to ``float32`` values in [0, 1].
+
+    The seed recipe's ``x_train / 255`` as a stateless transformer: ``fit``
+    only records the input's shape (``n_features_in_``, and
+    ``feature_names_in_`` for DataFrames) so that it can check later inputs.
+    Values outside 0-255, NaN or infinity raise ``ValueError``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Number of features (pixels) seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during :meth:`fit`, when ``X`` was a DataFrame
+        with string column names.
+
+    See Also
+    --------
+    sklearn.preprocessing.MinMaxScaler : Learns the range from the data instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mnist import PixelScaler
+    >>> X = np.array([[0, 51, 255]], dtype=np.uint8)
+    >>> PixelScaler().fit_transform(X)
+    array([[0. , 0.2, 1. ]], dtype=float32)
+    """
+
+    def fit(self, X, y=None):
+        """Check ``X`` and record its number of features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Grey levels in 0-255.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : PixelScaler
+            The fitted transformer.
+        """
+        X = validate_data(self, X, reset=True, dtype="numeric")
+        _check_pixel_range(X, "PixelScaler.fit")
+        return self
+
+    def transform(self, X):
+        """Divide the grey levels by 255.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Grey levels in 0-255.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_samples, n_features), dtype float32
+            Values in [0, 1].
+        """
+        check_is_fitted(self)
+        # "numeric" keeps uint8 input as it is: no float64 copy of the images.
+        X = validate_data(self, X, reset=False, dtype="numeric")
+        _check_pixel_range(X, "PixelScaler.transform")
+        return np.divide(X, np.float32(_MAX_PIXEL), dtype=np.float32)
+
+    def inverse_transform(self, X):
+        """Map values in [0, 1] back to grey levels in 0-255.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Scaled values.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features), dtype float32
+            ``X * 255``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        return np.multiply(X, np.float32(_MAX_PIXEL), dtype=np.float32)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True
+        tags.requires_fit = True
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        return tags
