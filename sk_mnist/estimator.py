@@ -1,0 +1,583 @@
+"""DenseMLPClassifier: scikeras' KerasClassifier made correct for current sklearn.
+
+scikeras 0.13 predates scikit-learn 1.6's tag API: its ``KerasClassifier``
+puts ``ClassifierMixin`` after ``BaseEstimator`` in the MRO, so sklearn does not
+see a classifier, and its input checks do not set or compare
+``n_features_in_`` / ``feature_names_in_`` the way current sklearn expects.
+This subclass keeps scikeras' parameter routing (``fit__``, ``compile__``,
+``predict__``, ``optimizer__``), callbacks and pickling, and owns tags,
+parameter and input validation, label encoding and the training loop.
+"""
+
+import contextlib
+import random
+from numbers import Integral, Real
+
+import keras
+import numpy as np
+from scikeras.wrappers import KerasClassifier
+from sklearn.base import BaseEstimator
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .model import ACTIVATIONS, build_dense_mlp
+
+__all__ = ["DenseMLPClassifier"]
+
+OPTIMIZERS = frozenset(
+    {
+        "adam",
+        "adamw",
+        "sgd",
+        "rmsprop",
+        "nadam",
+        "adamax",
+        "adagrad",
+        "adadelta",
+        "adafactor",
+        "ftrl",
+        "lion",
+        "lamb",
+    }
+)
+# Prefixes of the scikeras-style routed parameters this class honours.
+_ROUTES = ("fit", "compile", "predict", "optimizer", "callbacks")
+_MIN_PREDICT_BATCH = 1024
+
+
+@contextlib.contextmanager
+def _seeded(seed):
+    """Seed Python, NumPy and the Keras backend; restore Python/NumPy state."""
+    if seed is None:
+        yield
+        return
+    py_state, np_state = random.getstate(), np.random.get_state()
+    keras.utils.set_random_seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
+class DenseMLPClassifier(KerasClassifier):
+    """Dense multi-layer perceptron classifier on Keras 3, sklearn-compatible.
+
+    The network of the classic MNIST homework (Dense 1024-512-256 relu,
+    softmax output, Adam 1e-3, batch 32, 20 epochs) as a scikit-learn
+    classifier built on scikeras' ``KerasClassifier``. Every training setting
+    is a flat parameter, so ``clone``, ``get_params`` and ``GridSearchCV`` see
+    it. Inputs are used as given: put :class:`~sk_mnist.PixelScaler` in front
+    (see :func:`~sk_mnist.make_mnist_pipeline`) to scale grey levels.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : tuple of int, default=(1024, 512, 256)
+        Width of each hidden layer. ``()`` gives multinomial logistic
+        regression.
+    activation : str, default="relu"
+        Hidden-layer activation: one of ``relu``, ``tanh``, ``sigmoid``,
+        ``elu``, ``selu``, ``gelu``, ``silu``, ``swish``, ``softplus``,
+        ``leaky_relu``, ``linear``.
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer, in [0, 1).
+    alpha : float, default=0.0
+        L2 penalty on every Dense kernel.
+    optimizer : str, default="adam"
+        Name of a Keras optimizer (``adam``, ``adamw``, ``sgd``, ``rmsprop``,
+        ``nadam``, ...). Extra optimizer arguments can be routed with
+        ``optimizer__<name>=value`` (for example ``optimizer__beta_1=0.8``).
+    learning_rate : float, default=1e-3
+        Learning rate of the optimizer.
+    batch_size : int, default=32
+        Samples per gradient update.
+    epochs : int, default=20
+        Maximum number of passes over the training data.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop when the validation loss has not improved for
+        ``n_iter_no_change`` epochs, and restore the best weights. When
+        ``X_val``/``y_val`` are given to :meth:`fit`, they are used instead.
+    validation_fraction : float, default=0.1
+        Fraction of the training data held out for early stopping.
+    n_iter_no_change : int, default=5
+        Epochs without improvement of the validation loss before stopping.
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, dropout, shuffling and the validation
+        split. An int makes ``fit`` reproducible on CPU.
+    verbose : int, default=0
+        Keras' verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+    callbacks : list of keras.callbacks.Callback, default=None
+        Extra Keras callbacks for training (scikeras semantics; use
+        ``fit__callbacks``/``predict__callbacks`` to target one phase).
+    class_weight : dict, "balanced" or None, default=None
+        Class weights, applied as sample weights.
+    warm_start : bool, default=False
+        When True, a second :meth:`fit` continues training the existing
+        network instead of building a new one.
+    shuffle : bool, default=True
+        Shuffle the training data before each epoch.
+    **routed_params : dict
+        scikeras-style routed parameters only: ``fit__<arg>`` (to
+        ``keras.Model.fit``), ``compile__<arg>`` (to ``keras.Model.compile``),
+        ``predict__<arg>`` (to ``keras.Model.predict``), ``optimizer__<arg>``
+        and ``callbacks__<...>``. Any other name raises ``TypeError``.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels seen during :meth:`fit`.
+    n_classes_ : int
+        Number of classes.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when ``X`` was a DataFrame with string column names.
+    model_ : keras.Model
+        The trained Keras network.
+    history_ : dict of str to list of float
+        Per-epoch ``loss`` and ``accuracy``, plus ``val_loss`` and
+        ``val_accuracy`` when validating.
+    n_iter_ : int
+        Number of epochs run (fewer than ``epochs`` after early stopping).
+
+    See Also
+    --------
+    sk_mnist.make_mnist_pipeline : PixelScaler followed by this classifier.
+    sklearn.neural_network.MLPClassifier : The NumPy implementation.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_mnist import DenseMLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DenseMLPClassifier(hidden_layer_sizes=(32,), epochs=5,
+    ...                          batch_size=64, random_state=0)
+    >>> clf.fit(X / 16, y).n_iter_
+    5
+    >>> clf.predict_proba(X[:2] / 16).shape
+    (2, 10)
+    """
+
+    _parameter_constraints = {
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "callbacks": [list, tuple, None],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+        "warm_start": ["boolean"],
+        "shuffle": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(1024, 512, 256),
+        *,
+        activation="relu",
+        dropout=0.0,
+        alpha=0.0,
+        optimizer="adam",
+        learning_rate=1e-3,
+        batch_size=32,
+        epochs=20,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        random_state=None,
+        verbose=0,
+        callbacks=None,
+        class_weight=None,
+        warm_start=False,
+        shuffle=True,
+        **routed_params,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.dropout = dropout
+        self.alpha = alpha
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.epochs = epochs
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.random_state = random_state
+        self.verbose = verbose
+        self.callbacks = callbacks
+        self.class_weight = class_weight
+        self.warm_start = warm_start
+        self.shuffle = shuffle
+        # Routed parameters live in __dict__ like scikeras', so get_params,
+        # set_params and clone see them; fit rejects names that are not routed.
+        vars(self).update(routed_params)
+
+    # scikeras prints one parameter per line; sklearn's repr shows only the
+    # changed ones and is what GridSearchCV users expect.
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # What ClassifierMixin would add if scikeras had put it first.
+        from sklearn.utils import ClassifierTags
+
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=False)
+        tags.target_tags.required = True
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = False
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "model_")
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self):
+        """Validate parameters in sklearn's style (``InvalidParameterError``)."""
+        self._validate_params()
+        prefixes = tuple(f"{route}__" for route in _ROUTES)
+        explicit = set(self._parameter_constraints)
+        for name in self.get_params(deep=False):
+            if name not in explicit and not name.startswith(prefixes):
+                raise ValueError(
+                    f"Unknown parameter {name!r} for {type(self).__name__}: routed "
+                    f"parameters must start with one of {', '.join(prefixes)}"
+                )
+        sizes = self.hidden_layer_sizes
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+        if not all(
+            isinstance(w, Integral) and not isinstance(w, bool) and w > 0 for w in sizes
+        ):
+            raise ValueError(
+                "The 'hidden_layer_sizes' parameter of "
+                f"{type(self).__name__} must be positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return sizes
+
+    def _validate_inputs(self, X, y=None, *, reset):
+        """Check X (and y) and set or compare ``n_features_in_``."""
+        if y is None and reset:
+            # validate_data raises sklearn's "requires y to be passed" error.
+            validate_data(self, X, y, reset=True)
+        if y is None:
+            return validate_data(self, X, reset=reset, dtype=np.float32), None
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
+        check_classification_targets(y)
+        return X, y
+
+    def _encode_labels(self, y, what="y"):
+        """Map labels to indices of ``classes_``; reject unseen labels."""
+        y = column_or_1d(y)
+        idx = np.searchsorted(self.classes_, y)
+        idx = np.clip(idx, 0, len(self.classes_) - 1)
+        unseen = self.classes_[idx] != y
+        if np.any(unseen):
+            raise ValueError(
+                f"{what} contains labels not seen in the first fit: "
+                f"{np.unique(y[unseen])[:5].tolist()}; known classes are "
+                f"{self.classes_.tolist()}"
+            )
+        return idx.astype(np.int32)
+
+    def _sample_weight(self, sample_weight, y, n_samples):
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=np.float64)
+            if sample_weight.ndim == 0:
+                sample_weight = np.full(n_samples, float(sample_weight))
+            if sample_weight.shape != (n_samples,):
+                raise ValueError(
+                    f"sample_weight.shape == {sample_weight.shape}, expected "
+                    f"{(n_samples,)}!"
+                )
+            if not np.all(np.isfinite(sample_weight)) or np.any(sample_weight < 0):
+                raise ValueError("sample_weight must be finite and non-negative.")
+            if not np.any(sample_weight):
+                raise ValueError(
+                    "No training sample has any weight: sample_weight is all zero."
+                )
+        if self.class_weight is not None:
+            class_sw = compute_sample_weight(self.class_weight, y)
+            sample_weight = (
+                class_sw if sample_weight is None else sample_weight * class_sw
+            )
+        return None if sample_weight is None else sample_weight.astype(np.float32)
+
+    def _routed(self, route):
+        prefix = route + "__"
+        return {
+            name[len(prefix) :]: value
+            for name, value in self.get_params(deep=False).items()
+            if name.startswith(prefix) and "__" not in name[len(prefix) :]
+        }
+
+    # --------------------------------------------------------------- training
+    def _build_model(self, hidden_layer_sizes, seed):
+        # Drop Keras' global graph and name state from earlier fits so that a
+        # grid search's hundredth fit is as fast and as lean as its first.
+        keras.backend.clear_session()
+        model = build_dense_mlp(
+            self.n_features_in_,
+            max(self.n_classes_, 2),
+            hidden_layer_sizes,
+            activation=self.activation,
+            dropout=self.dropout,
+            alpha=self.alpha,
+            seed=seed,
+        )
+        optimizer_cls = type(keras.optimizers.get(self.optimizer))
+        optimizer = optimizer_cls(
+            learning_rate=self.learning_rate, **self._routed("optimizer")
+        )
+        compile_kwargs = {"metrics": ["accuracy"], **self._routed("compile")}
+        model.compile(
+            optimizer=optimizer,
+            loss="sparse_categorical_crossentropy",
+            **compile_kwargs,
+        )
+        return model
+
+    def _train(
+        self, X, y, sample_weight, X_val, y_val, *, epochs, first_call, classes=None
+    ):
+        """Shared body of :meth:`fit` and :meth:`partial_fit`."""
+        hidden_layer_sizes = self._check_params()
+        X, y = self._validate_inputs(X, y, reset=first_call)
+        if first_call:
+            self._set_classes(y if classes is None else np.asarray(classes))
+        y_idx = self._encode_labels(y)
+        sample_weight = self._sample_weight(sample_weight, y, X.shape[0])
+
+        rng = check_random_state(self.random_state)
+        seed = None if self.random_state is None else int(rng.randint(2**31 - 1))
+
+        validation_data = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be given together.")
+            X_val, y_val = self._validate_inputs(X_val, y_val, reset=False)
+            validation_data = (X_val, self._encode_labels(y_val, what="y_val"))
+        elif self.early_stopping and epochs > 1:
+            X, y_idx, sample_weight, validation_data = self._holdout(
+                X, y_idx, sample_weight, rng
+            )
+
+        callbacks = list(self._fit_callbacks_for_run())
+        if self.early_stopping and validation_data is not None:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    monitor="val_loss",
+                    patience=self.n_iter_no_change,
+                    restore_best_weights=True,
+                )
+            )
+        fit_kwargs = {
+            "batch_size": self.batch_size,
+            "verbose": self.verbose,
+            "shuffle": self.shuffle,
+            **self._routed("fit"),
+        }
+        fit_kwargs.pop("callbacks", None)
+        with _seeded(seed):
+            if first_call or not hasattr(self, "model_"):
+                self.model_ = self._build_model(hidden_layer_sizes, seed)
+                self.history_ = {}
+            history = self.model_.fit(
+                X,
+                y_idx,
+                sample_weight=sample_weight,
+                epochs=epochs,
+                validation_data=validation_data,
+                callbacks=callbacks,
+                **fit_kwargs,
+            )
+        for key, values in history.history.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        self.n_iter_ = len(self.history_.get("loss", ()))
+        return self
+
+    def _holdout(self, X, y_idx, sample_weight, rng):
+        """Stratified split of the training data for early stopping."""
+        try:
+            train, val = train_test_split(
+                np.arange(X.shape[0]),
+                test_size=self.validation_fraction,
+                stratify=y_idx,
+                random_state=rng,
+            )
+        except ValueError as err:
+            raise ValueError(
+                "early_stopping needs a stratified validation split of "
+                f"validation_fraction={self.validation_fraction}: {err}"
+            ) from None
+        sw_train = None if sample_weight is None else sample_weight[train]
+        return X[train], y_idx[train], sw_train, (X[val], y_idx[val])
+
+    def _fit_callbacks_for_run(self):
+        # scikeras builds callbacks (instances or classes with routed
+        # parameters) into _fit_callbacks/_predict_callbacks.
+        self._initialize_callbacks()
+        return self._fit_callbacks
+
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Train the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training samples.
+        y : array-like of shape (n_samples,)
+            Class labels (ints, strings, ...).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+        X_val, y_val : array-like, default=None
+            A validation set evaluated after every epoch (Keras'
+            ``validation_data``), recorded as ``val_loss`` and
+            ``val_accuracy`` in ``history_`` and used for early stopping.
+            Inside a Pipeline, route them through the preceding steps with
+            ``Pipeline(transform_input=["X_val"])`` and metadata routing
+            (:func:`~sk_mnist.make_mnist_pipeline` does this).
+
+        Returns
+        -------
+        self : DenseMLPClassifier
+            The fitted classifier.
+        """
+        first_call = not (self.warm_start and self.__sklearn_is_fitted__())
+        return self._train(
+            X,
+            y,
+            sample_weight,
+            X_val,
+            y_val,
+            epochs=self.epochs,
+            first_call=first_call,
+        )
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch, keeping the current weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training samples.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        classes : array-like of shape (n_classes,), default=None
+            All class labels; required on the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Per-sample weights.
+
+        Returns
+        -------
+        self : DenseMLPClassifier
+            The updated classifier.
+        """
+        first_call = not self.__sklearn_is_fitted__()
+        if first_call and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._train(
+            X,
+            y,
+            sample_weight,
+            None,
+            None,
+            epochs=1,
+            first_call=first_call,
+            classes=classes,
+        )
+
+    def _set_classes(self, y):
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {classes.tolist()}"
+            )
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+
+    # -------------------------------------------------------------- inference
+    def _predict_raw(self, X):
+        check_is_fitted(self)
+        X, _ = self._validate_inputs(X, reset=False)
+        predict_kwargs = {
+            "batch_size": max(self.batch_size, _MIN_PREDICT_BATCH),
+            "verbose": 0,
+            **self._routed("predict"),
+        }
+        predict_kwargs["callbacks"] = getattr(self, "_predict_callbacks", None)
+        return np.asarray(self.model_.predict(X, **predict_kwargs), dtype=np.float64)
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes), dtype float64
+            Rows sum to 1; columns follow ``classes_``.
+        """
+        proba = self._predict_raw(X)
+        # The float32 softmax sums to 1 only up to ~1e-7; renormalise in float64.
+        proba /= proba.sum(axis=1, keepdims=True)
+        return proba
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Labels from ``classes_``, of the training labels' type.
+        """
+        proba = self._predict_raw(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            Accuracy of ``self.predict(X)``.
+        """
+        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))

@@ -1,0 +1,121 @@
+"""Build the seed's Dense MLP as a plain Keras 3 model (no scikit-learn here).
+
+Only ``keras`` and ``keras.ops``-free layers are used, so the model runs on
+every Keras 3 backend (``KERAS_BACKEND=tensorflow`` or ``jax``).
+"""
+
+import keras
+
+__all__ = ["build_dense_mlp", "ACTIVATIONS"]
+
+#: Hidden-layer activations accepted by :func:`build_dense_mlp`.
+ACTIVATIONS = frozenset(
+    {
+        "relu",
+        "tanh",
+        "sigmoid",
+        "elu",
+        "selu",
+        "gelu",
+        "silu",
+        "swish",
+        "softplus",
+        "leaky_relu",
+        "linear",
+    }
+)
+
+
+def build_dense_mlp(
+    n_features,
+    n_classes,
+    hidden_layer_sizes=(1024, 512, 256),
+    *,
+    activation="relu",
+    dropout=0.0,
+    alpha=0.0,
+    seed=None,
+):
+    """Return the uncompiled Dense MLP of the seed recipe.
+
+    ``Input(n_features) -> [Dense(width, activation) -> Dropout] * k ->
+    Dense(n_classes, softmax)``.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input (784 for 28 x 28 images).
+    n_classes : int
+        Number of output units (softmax probabilities), at least 2.
+    hidden_layer_sizes : sequence of int, default=(1024, 512, 256)
+        Width of each hidden layer, in order. An empty sequence gives
+        multinomial logistic regression.
+    activation : str, default="relu"
+        Activation of the hidden layers, one of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout rate after each hidden layer, in [0, 1). 0 adds no layer.
+    alpha : float, default=0.0
+        L2 penalty on the kernels of every Dense layer. 0 adds none.
+    seed : int or None, default=None
+        Seed for the weight initialisers and dropout masks.
+
+    Returns
+    -------
+    model : keras.Model
+        The model, not compiled.
+
+    Examples
+    --------
+    >>> from sk_mnist import build_dense_mlp
+    >>> model = build_dense_mlp(784, 10, (32,))
+    >>> [layer.units for layer in model.layers if hasattr(layer, "units")]
+    [32, 10]
+    """
+    hidden_layer_sizes = tuple(int(width) for width in hidden_layer_sizes)
+    if int(n_features) < 1 or int(n_classes) < 2:
+        raise ValueError(
+            f"n_features must be >= 1 and n_classes >= 2, got {n_features} and "
+            f"{n_classes}"
+        )
+    if any(width < 1 for width in hidden_layer_sizes):
+        raise ValueError(
+            f"hidden_layer_sizes must hold positive widths, got {hidden_layer_sizes}"
+        )
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+        )
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if alpha < 0:
+        raise ValueError(f"alpha must be >= 0, got {alpha!r}")
+
+    # One SeedGenerator-free int per layer: distinct but reproducible streams.
+    def layer_seed(i):
+        return None if seed is None else int(seed) + i
+
+    regularizer = keras.regularizers.L2(alpha) if alpha > 0 else None
+    inputs = keras.Input(shape=(int(n_features),), name="pixels")
+    x = inputs
+    for i, width in enumerate(hidden_layer_sizes):
+        x = keras.layers.Dense(
+            width,
+            activation=activation,
+            kernel_initializer=keras.initializers.GlorotUniform(seed=layer_seed(i)),
+            kernel_regularizer=regularizer,
+            name=f"hidden_{i + 1}",
+        )(x)
+        if dropout > 0:
+            x = keras.layers.Dropout(
+                dropout, seed=layer_seed(100 + i), name=f"dropout_{i + 1}"
+            )(x)
+    outputs = keras.layers.Dense(
+        int(n_classes),
+        activation="softmax",
+        kernel_initializer=keras.initializers.GlorotUniform(
+            seed=layer_seed(len(hidden_layer_sizes))
+        ),
+        kernel_regularizer=regularizer,
+        name="probabilities",
+    )(x)
+    return keras.Model(inputs, outputs, name="dense_mlp")
