@@ -1,0 +1,406 @@
+"""DenseMLPClassifier and make_mnist_pipeline: behaviour beyond sklearn's checks.
+
+Runs under every Keras backend (tests/test_backends.py reruns it with JAX).
+"""
+
+import pickle
+
+import joblib
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn
+from scipy.stats import loguniform
+from sklearn.base import clone, is_classifier
+from sklearn.datasets import load_digits
+from sklearn.feature_selection import VarianceThreshold
+from sklearn.metrics import accuracy_score, log_loss
+from sklearn.model_selection import (
+    GridSearchCV,
+    RandomizedSearchCV,
+    StratifiedKFold,
+    check_cv,
+    cross_val_score,
+    cross_validate,
+)
+from sklearn.pipeline import Pipeline
+from sklearn.utils import get_tags
+
+from sk_mnist import DenseMLPClassifier, PixelScaler, make_mnist_pipeline
+
+TINY = dict(
+    hidden_layer_sizes=(16,),
+    learning_rate=0.01,
+    epochs=3,
+    batch_size=64,
+    random_state=0,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """load_digits as 0-255 grey levels (uint8), split 1200 / rest."""
+    X, y = load_digits(return_X_y=True)
+    X = np.round(X * 255 / 16).astype(np.uint8)
+    return X[:1200], y[:1200], X[1200:], y[1200:]
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    X, y, _, _ = digits
+    return make_mnist_pipeline(**TINY).fit(X, y)
+
+
+def test_is_a_classifier_with_right_tags():
+    clf = DenseMLPClassifier()
+    assert is_classifier(clf)
+    assert is_classifier(make_mnist_pipeline())
+    tags = get_tags(clf)
+    assert tags.estimator_type == "classifier"
+    assert tags.target_tags.required
+    assert not tags.classifier_tags.multi_label
+    assert not tags.input_tags.sparse and not tags.input_tags.allow_nan
+
+
+def test_defaults_are_the_seed_recipe():
+    params = DenseMLPClassifier().get_params()
+    assert params["hidden_layer_sizes"] == (1024, 512, 256)
+    assert params["activation"] == "relu" and params["optimizer"] == "adam"
+    assert params["learning_rate"] == 1e-3
+    assert params["batch_size"] == 32 and params["epochs"] == 20
+    assert params["dropout"] == 0.0 and params["alpha"] == 0.0
+    assert params["early_stopping"] is False
+    assert params["validation_fraction"] == 0.1 and params["n_iter_no_change"] == 5
+
+
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("hidden_layer_sizes", (10, -3)),
+        ("hidden_layer_sizes", (0,)),
+        ("hidden_layer_sizes", (10.5,)),
+        ("dropout", 1.0),
+        ("dropout", -0.1),
+        ("alpha", -1.0),
+        ("activation", "relux"),
+        ("optimizer", "adamm"),
+        ("learning_rate", 0.0),
+        ("batch_size", 0),
+        ("epochs", 0),
+        ("validation_fraction", 1.0),
+        ("n_iter_no_change", 0),
+        ("class_weight", "sometimes"),
+    ],
+)
+def test_invalid_parameter_raises_at_fit_naming_it(digits, param, value):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**{**TINY, param: value})  # __init__ accepts anything
+    with pytest.raises(ValueError, match=f"'{param}' parameter"):
+        clf.fit(X[:50], y[:50])
+
+
+def test_unknown_keyword_is_rejected_at_fit(digits):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**TINY, hiden_layer_sizes=(3,))
+    with pytest.raises(ValueError, match="Unknown parameter 'hiden_layer_sizes'"):
+        clf.fit(X[:50], y[:50])
+
+
+def test_fit_predict_score_contract(digits, fitted):
+    X, y, X_test, y_test = digits
+    mlp = fitted.named_steps["mlp"]
+    assert isinstance(mlp.model_, keras.Model)
+    np.testing.assert_array_equal(mlp.classes_, np.arange(10))
+    assert mlp.n_features_in_ == 64 and mlp.n_classes_ == 10
+    assert mlp.n_iter_ == 3
+    assert set(mlp.history_) == {"loss", "accuracy"}
+    assert all(len(v) == 3 for v in mlp.history_.values())
+    assert mlp.history_["loss"][-1] < mlp.history_["loss"][0]
+
+    proba = fitted.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 10) and proba.dtype == np.float64
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    pred = fitted.predict(X_test)
+    np.testing.assert_array_equal(pred, mlp.classes_[proba.argmax(axis=1)])
+    assert fitted.score(X_test, y_test) == pytest.approx(accuracy_score(y_test, pred))
+    assert fitted.score(X_test, y_test) > 0.6  # three epochs of a 16-unit net
+
+
+def test_fit_returns_self(digits):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**TINY)
+    assert clf.fit(X / 255, y) is clf
+
+
+def test_string_labels_come_back_as_strings(digits):
+    X, y, X_test, _ = digits
+    names = np.array(
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+    )
+    pipe = make_mnist_pipeline(**TINY).fit(X, names[y])
+    pred = pipe.predict(X_test)
+    assert pred.dtype.kind == "U" and set(pred) <= set(names)
+    np.testing.assert_array_equal(pipe.classes_, np.sort(names))
+
+
+def test_dataframe_input_sets_feature_names(digits):
+    X, y, X_test, _ = digits
+    columns = [f"px{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X / 255, columns=columns)
+    clf = DenseMLPClassifier(**TINY).fit(frame, y)
+    np.testing.assert_array_equal(clf.feature_names_in_, columns)
+    with pytest.warns(UserWarning, match="fitted with feature names"):
+        clf.predict(X_test / 255)
+    pipe = make_mnist_pipeline(**TINY).fit(pd.DataFrame(X, columns=columns), y)
+    np.testing.assert_array_equal(pipe.feature_names_in_, columns)
+
+
+def test_wrong_number_of_features_at_predict(fitted, digits):
+    _, _, X_test, _ = digits
+    with pytest.raises(ValueError, match="X has 63 features, but PixelScaler"):
+        fitted.predict(X_test[:, :63])
+    with pytest.raises(ValueError, match="X has 63 features, but DenseMLPClassifier"):
+        fitted.named_steps["mlp"].predict(X_test[:, :63] / 255)
+
+
+def test_unseen_validation_labels_are_rejected(digits):
+    X, y, X_test, y_test = digits
+    clf = DenseMLPClassifier(**TINY)
+    with pytest.raises(ValueError, match=r"y_val contains labels not seen.*\[11\]"):
+        clf.fit(X / 255, y, X_val=X_test / 255, y_val=np.where(y_test == 3, 11, y_test))
+
+
+def test_random_state_makes_fit_reproducible(digits):
+    X, y, X_test, _ = digits
+    params = dict(TINY, dropout=0.2, early_stopping=True, epochs=4)
+    a = make_mnist_pipeline(**params).fit(X, y)
+    b = make_mnist_pipeline(**params).fit(X, y)
+    np.testing.assert_array_equal(a.predict_proba(X_test), b.predict_proba(X_test))
+    assert a.named_steps["mlp"].history_ == b.named_steps["mlp"].history_
+    c = make_mnist_pipeline(**{**params, "random_state": 1}).fit(X, y)
+    assert not np.array_equal(a.predict_proba(X_test), c.predict_proba(X_test))
+
+
+def test_fit_does_not_touch_global_numpy_random_state(digits):
+    X, y, _, _ = digits
+    np.random.seed(123)
+    expected = np.random.rand()
+    np.random.seed(123)
+    DenseMLPClassifier(**TINY).fit(X / 255, y)
+    assert np.random.rand() == expected
+
+
+def test_early_stopping_stops_and_restores_best_weights(digits):
+    X, y, X_test, y_test = digits
+    clf = DenseMLPClassifier(
+        hidden_layer_sizes=(64,),
+        learning_rate=0.05,
+        batch_size=32,
+        epochs=60,
+        early_stopping=True,
+        n_iter_no_change=2,
+        random_state=0,
+    )
+    clf.fit(X / 255, y, X_val=X_test / 255, y_val=y_test)
+    assert clf.n_iter_ < 60
+    val_loss = clf.history_["val_loss"]
+    assert len(val_loss) == clf.n_iter_
+    best = int(np.argmin(val_loss))
+    assert clf.n_iter_ == best + 1 + 2  # stopped n_iter_no_change epochs later
+    # the restored weights are those of the best epoch, not of the last one
+    restored = log_loss(y_test, clf.predict_proba(X_test / 255), labels=clf.classes_)
+    assert restored == pytest.approx(val_loss[best], rel=1e-3)
+
+
+def test_early_stopping_holds_out_a_stratified_fraction(digits):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**{**TINY, "early_stopping": True, "epochs": 2})
+    seen = {}
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen["train_batches"] = batch + 1
+
+        def on_test_batch_end(self, batch, logs=None):
+            seen["val_batches"] = batch + 1
+
+    clf.set_params(callbacks=[Spy()]).fit(X / 255, y)
+    # 1200 samples, 10% held out: 1080 train (17 batches of 64), 120 val (2)
+    assert seen == {"train_batches": 17, "val_batches": 2}
+    assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_user_validation_data_inside_pipeline_is_scaled(digits):
+    X, y, X_test, y_test = digits
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_mnist_pipeline(**TINY)
+        pipe.fit(X, y, X_val=X_test, y_val=y_test)
+    history = pipe.named_steps["mlp"].history_
+    assert len(history["val_loss"]) == 3
+    # Keras' last val_loss equals the loss of the pipeline (which scales X)
+    # on the raw validation images: so Keras saw them scaled, too.
+    expected = log_loss(y_test, pipe.predict_proba(X_test), labels=pipe.classes_)
+    assert history["val_loss"][-1] == pytest.approx(expected, rel=1e-3)
+    assert history["val_accuracy"][-1] == pytest.approx(pipe.score(X_test, y_test))
+
+
+def test_pipeline_without_routing_refuses_unscaled_validation(digits):
+    X, y, X_test, y_test = digits
+    pipe = make_mnist_pipeline(**TINY)
+    assert pipe.transform_input is None
+    with pytest.raises(ValueError, match="X_val"):
+        pipe.fit(X, y, X_val=X_test, y_val=y_test)
+
+
+def test_clone_get_set_params():
+    pipe = make_mnist_pipeline(**TINY, optimizer__beta_1=0.8)
+    pipe.set_params(mlp__batch_size=128, mlp__hidden_layer_sizes=(8, 4))
+    mlp = pipe.named_steps["mlp"]
+    assert mlp.batch_size == 128 and mlp.hidden_layer_sizes == (8, 4)
+    cloned = clone(pipe)
+    assert cloned.get_params()["mlp__optimizer__beta_1"] == 0.8
+    assert cloned.get_params()["mlp__batch_size"] == 128
+    assert "optimizer__beta_1=0.8" in repr(mlp)
+
+
+def test_routed_parameters_reach_keras(digits):
+    X, y, _, _ = digits
+    epochs_seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            epochs_seen.append(epoch)
+
+    clf = DenseMLPClassifier(
+        **{**TINY, "learning_rate": 0.1},
+        optimizer="sgd",
+        optimizer__momentum=0.5,
+        compile__jit_compile=False,
+        callbacks=[Count()],
+    ).fit(X / 255, y)
+    opt = clf.model_.optimizer
+    assert isinstance(opt, keras.optimizers.SGD)
+    assert float(opt.momentum) == 0.5
+    assert float(keras.ops.convert_to_numpy(opt.learning_rate)) == pytest.approx(0.1)
+    assert clf.model_.jit_compile is False
+    assert epochs_seen == [0, 1, 2]
+
+
+@pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads), (None, None)])
+def test_pickle_and_joblib_round_trips(tmp_path, digits, fitted, dump, load):
+    _, _, X_test, _ = digits
+    if dump is None:  # joblib, through a file as users do
+        path = tmp_path / "pipe.joblib"
+        joblib.dump(fitted, path)
+        restored = joblib.load(path)
+    else:
+        restored = load(dump(fitted))
+    np.testing.assert_array_equal(
+        restored.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
+    unfitted = load(dump(make_mnist_pipeline(**TINY))) if load else None
+    if unfitted is not None:
+        assert unfitted.get_params()["mlp__hidden_layer_sizes"] == (16,)
+
+
+def test_clone_of_fitted_refits_identically(digits, fitted):
+    X, y, X_test, _ = digits
+    again = clone(fitted).fit(X, y)
+    np.testing.assert_array_equal(
+        again.predict_proba(X_test), fitted.predict_proba(X_test)
+    )
+
+
+def test_warm_start_continues_training(digits):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**{**TINY, "warm_start": True}).fit(X / 255, y)
+    weights = clf.model_
+    clf.fit(X / 255, y)
+    assert clf.model_ is weights
+    assert clf.n_iter_ == 6 and len(clf.history_["loss"]) == 6
+
+
+def test_partial_fit_one_epoch_at_a_time(digits):
+    X, y, X_test, y_test = digits
+    clf = DenseMLPClassifier(**TINY)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X / 255, y)
+    clf.partial_fit(X[:600] / 255, y[:600], classes=np.arange(10))
+    clf.partial_fit(X[600:] / 255, y[600:])
+    assert clf.n_iter_ == 2
+    assert clf.score(X_test / 255, y_test) > 0.3
+
+
+def test_sample_and_class_weights_change_the_model(digits):
+    X, y, X_test, _ = digits
+    base = DenseMLPClassifier(**TINY).fit(X / 255, y)
+    weighted = DenseMLPClassifier(**TINY, class_weight={0: 20.0}).fit(X / 255, y)
+    # class 0 weighted up: its probability rises on average
+    p0, p1 = (m.predict_proba(X_test / 255)[:, 0].mean() for m in (base, weighted))
+    assert p1 > p0
+    sw = np.where(y == 0, 20.0, 1.0)
+    by_sw = DenseMLPClassifier(**TINY).fit(X / 255, y, sample_weight=sw)
+    np.testing.assert_allclose(
+        by_sw.predict_proba(X_test / 255),
+        weighted.predict_proba(X_test / 255),
+        atol=1e-5,
+    )
+
+
+def test_grid_search_over_width_and_batch_size(digits):
+    X, y, X_test, y_test = digits
+    grid = GridSearchCV(
+        make_mnist_pipeline(epochs=2, learning_rate=0.01, random_state=0),
+        {"mlp__hidden_layer_sizes": [(8,), (32,)], "mlp__batch_size": [64, 256]},
+        cv=2,
+    ).fit(X, y)
+    assert grid.cv_results_["params"].__len__() == 4
+    assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
+    assert grid.best_params_["mlp__hidden_layer_sizes"] == (32,)
+    assert grid.score(X_test, y_test) > 0.5
+
+
+def test_randomized_search(digits):
+    X, y, _, _ = digits
+    search = RandomizedSearchCV(
+        make_mnist_pipeline(**TINY),
+        {"mlp__learning_rate": loguniform(1e-3, 1e-1), "mlp__dropout": [0.0, 0.2]},
+        n_iter=3,
+        cv=2,
+        random_state=0,
+    ).fit(X, y)
+    assert len(search.cv_results_["params"]) == 3
+    assert 1e-3 <= search.best_params_["mlp__learning_rate"] <= 1e-1
+
+
+def test_cross_validation_is_stratified_and_scores(digits):
+    X, y, _, _ = digits
+    pipe = make_mnist_pipeline(**TINY)
+    assert isinstance(check_cv(3, y, classifier=is_classifier(pipe)), StratifiedKFold)
+    scores = cross_val_score(pipe, X, y, cv=3)
+    assert scores.shape == (3,) and np.all(scores > 0.5)
+    results = cross_validate(
+        pipe, X, y, cv=2, scoring=["accuracy", "f1_macro", "neg_log_loss"]
+    )
+    assert {"test_accuracy", "test_f1_macro", "test_neg_log_loss"} <= set(results)
+    assert np.all(results["test_neg_log_loss"] < 0)
+
+
+def test_inside_a_larger_pipeline(digits):
+    X, y, X_test, y_test = digits
+    outer = Pipeline(
+        [("drop_constant", VarianceThreshold()), ("model", make_mnist_pipeline(**TINY))]
+    ).fit(X, y)
+    n_kept = outer.named_steps["drop_constant"].get_support().sum()
+    assert outer.named_steps["model"].named_steps["mlp"].n_features_in_ == n_kept < 64
+    assert outer.score(X_test, y_test) > 0.5
+
+
+def test_pixel_scaler_in_front_matches_manual_scaling(digits):
+    X, y, X_test, _ = digits
+    pipe = make_mnist_pipeline(**TINY).fit(X, y)
+    manual = DenseMLPClassifier(**TINY).fit(PixelScaler().fit_transform(X), y)
+    np.testing.assert_array_equal(
+        pipe.predict_proba(X_test), manual.predict_proba(X_test / np.float32(255))
+    )
