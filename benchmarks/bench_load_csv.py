@@ -1,0 +1,136 @@
+"""Time load_mnist_csv against a bare pandas.read_csv of the same file.
+
+Builds a Kaggle-layout MNIST CSV (60,000 rows by default) in a temporary
+folder, from the Fashion-MNIST IDX files of Debian's ``dataset-fashion-mnist``
+package when they are installed, else from synthetic digits of the same shape.
+Each loader is timed in this process, alternating, best of ``--repeat``; its
+peak memory is measured in a fresh process, as the peak resident set size
+(VmHWM) reached while loading minus the size before.
+
+    python benchmarks/bench_load_csv.py [--rows N] [--repeat R] [--skip-gz]
+
+Exits with status 1 when load_mnist_csv takes more than ``--target`` times as
+long as pandas on the plain CSV file.
+"""
+
+import argparse
+import contextlib
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import pandas as pd
+
+from sk_mnist.datasets import load_idx, load_mnist_csv, save_mnist_csv
+
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def bare_pandas(path):
+    return pd.read_csv(path, dtype="uint8")
+
+
+LOADERS = {
+    'pandas.read_csv(dtype="uint8")': bare_pandas,
+    "load_mnist_csv": load_mnist_csv,
+}
+
+
+def make_data(rows):
+    images = os.path.join(FASHION, "train-images-idx3-ubyte.gz")
+    labels = os.path.join(FASHION, "train-labels-idx1-ubyte.gz")
+    if os.path.exists(images) and os.path.exists(labels):
+        X, y = load_idx(images, labels)
+        source = f"Fashion-MNIST training set from {FASHION}"
+    else:
+        # Roughly MNIST's statistics: four pixels in five are blank.
+        rng = np.random.default_rng(0)
+        X = rng.integers(0, 256, size=(rows, 784), dtype=np.uint8)
+        X[rng.random(X.shape) < 0.8] = 0
+        y = rng.integers(0, 10, size=rows)
+        source = f"SYNTHETIC data ({FASHION} not found)"
+    reps = -(-rows // len(X))
+    return np.tile(X, (reps, 1))[:rows], np.tile(y, reps)[:rows], source
+
+
+def memory_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def peak_extra_child(name, path, conn):
+    # ru_maxrss survives exec, so a spawned child would start with its
+    # parent's peak; VmHWM belongs to this process alone, and writing 5 to
+    # clear_refs resets it to the current size.
+    with contextlib.suppress(OSError), open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = memory_kib("VmRSS")
+    LOADERS[name](path)
+    conn.send(memory_kib("VmHWM") - before)
+    conn.close()
+
+
+def peak_extra_mib(name, path):
+    """Peak extra memory of one load, in MiB, measured in a fresh process."""
+    context = multiprocessing.get_context("spawn")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=peak_extra_child, args=(name, path, sender))
+    process.start()
+    sender.close()
+    extra = receiver.recv()
+    process.join()
+    return extra / 1024
+
+
+def bench(path, repeat):
+    best = dict.fromkeys(LOADERS, float("inf"))
+    for _ in range(repeat):
+        for name, loader in LOADERS.items():
+            start = time.perf_counter()
+            loader(path)
+            best[name] = min(best[name], time.perf_counter() - start)
+    print(f"\n{os.path.basename(path)}: {os.path.getsize(path) / 1e6:.1f} MB")
+    for name in LOADERS:
+        memory = peak_extra_mib(name, path)
+        print(f"  {name:32} {best[name]:6.3f} s   peak extra RSS {memory:6.0f} MiB")
+    ratio = best["load_mnist_csv"] / best['pandas.read_csv(dtype="uint8")']
+    print(f"  {'ratio load_mnist_csv / pandas':32} {ratio:6.2f}")
+    return ratio
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=60_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--target", type=float, default=1.5)
+    parser.add_argument("--skip-gz", action="store_true", help="skip the .csv.gz")
+    args = parser.parse_args(argv)
+
+    X, y, source = make_data(args.rows)
+    print(f"data: {len(X)} rows, {source}")
+    print(f"best of {args.repeat}, alternating; pandas {pd.__version__}")
+    with tempfile.TemporaryDirectory() as folder:
+        names = ["mnist.csv"] if args.skip_gz else ["mnist.csv", "mnist.csv.gz"]
+        ratios = {}
+        for name in names:
+            path = os.path.join(folder, name)
+            start = time.perf_counter()
+            save_mnist_csv(path, X, y)
+            print(f"\nsave_mnist_csv({name!r}): {time.perf_counter() - start:.2f} s")
+            ratios[name] = bench(path, args.repeat)
+    ok = ratios["mnist.csv"] <= args.target
+    verdict = "PASS" if ok else "FAIL"
+    print(
+        f"\n{verdict}: plain CSV ratio {ratios['mnist.csv']:.2f}, target {args.target}"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
