@@ -1,0 +1,469 @@
+"""Save and load fitted sk_mnist models as JSON plus a Keras file, never pickle.
+
+:func:`save_model` writes one directory::
+
+    path/
+        model.keras     the network, in Keras' native format (model.save)
+        sk_mnist.json   everything else, as plain JSON
+
+``sk_mnist.json`` records the format name (``"sk_mnist-model"``) and version
+(an int), the versions of sk_mnist, Keras, scikit-learn, scikeras and NumPy
+and the Keras backend that wrote it, the pipeline's own parameters, its steps
+in order (name, class, ``get_params(deep=False)``, explicit metadata requests
+and fitted attributes: ``n_features_in_``, ``feature_names_in_``,
+``classes_`` with its dtype, ``history_``, ``n_iter_``) and the SHA-256 of
+``model.keras``. Tuples are stored as ``{"__tuple__": [...]}`` and dicts as
+``{"__items__": [[key, value], ...]}`` so that ``hidden_layer_sizes`` and
+integer-keyed ``class_weight`` come back as they were.
+
+Why no pickle: unpickling (pickle, joblib) can run any code, so a pickled model
+from elsewhere is a program. :func:`load_model` only parses JSON, calls the
+constructors of the two known classes (:class:`~sk_mnist.PixelScaler`,
+:class:`~sk_mnist.DenseMLPClassifier`) with checked parameter names, verifies
+the checksum, and lets Keras load the network in safe mode, which refuses
+``Lambda`` layers holding Python code. Parameters JSON cannot hold (callback
+objects, callables) make :func:`save_model` raise ``ValueError``; a
+``RandomState`` ``random_state`` is saved as ``None`` with a warning and a note
+in the JSON (it only matters for refitting). Pickle and joblib still work for
+trusted files.
+
+Saving is atomic: the directory is written and fsynced under a temporary name
+next to ``path`` and then renamed into place, so an interrupted save leaves any
+earlier model at ``path`` intact.
+"""
+
+import contextlib
+import errno
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _dist_version
+from numbers import Integral, Real
+from pathlib import Path
+
+import keras
+import numpy as np
+import sklearn
+from sklearn.pipeline import Pipeline
+from sklearn.utils.validation import check_is_fitted
+
+from . import __version__
+from .estimator import _ROUTES, DenseMLPClassifier
+from .preprocessing import PixelScaler
+
+try:  # Forces safe mode even after keras.config.enable_unsafe_deserialization().
+    from keras.src.saving.serialization_lib import SafeModeScope
+except ImportError:  # pragma: no cover
+    SafeModeScope = None
+
+__all__ = ["ModelFileError", "load_model", "save_model"]
+
+FORMAT_NAME = "sk_mnist-model"
+FORMAT_VERSION = 1
+JSON_NAME = "sk_mnist.json"
+KERAS_NAME = "model.keras"
+_CLASSES = {"PixelScaler": PixelScaler, "DenseMLPClassifier": DenseMLPClassifier}
+_LABEL_KINDS = "biufUO"
+_REQUEST_METHODS = ("fit", "partial_fit", "score")
+
+
+class ModelFileError(ValueError):
+    """A saved model is missing a file, malformed, tampered with or unsafe."""
+
+
+def _fail(where, problem):
+    return ModelFileError(f"{where}: " + " ".join(str(problem).split()))
+
+
+def _to_json(value, name):
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return value if value is None else bool(value)
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real) and np.isfinite(value):
+        return float(value)
+    if isinstance(value, list):
+        return [_to_json(v, name) for v in value]
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v, name) for v in value]}
+    if isinstance(value, dict):
+        return {
+            "__items__": [
+                [_to_json(k, name), _to_json(v, name)] for k, v in value.items()
+            ]
+        }
+    raise ValueError(
+        f"Cannot save parameter {name!r}: a {type(value).__name__} value cannot be "
+        "stored as JSON; use str, finite numbers, bool, None or lists, tuples "
+        "and dicts of those"
+    )
+
+
+def _from_json(value):
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if value.keys() == {"__tuple__"} and isinstance(value["__tuple__"], list):
+            return tuple(_from_json(value["__tuple__"]))
+        if value.keys() == {"__items__"} and isinstance(value["__items__"], list):
+            return {_from_json(k): _from_json(v) for k, v in value["__items__"]}
+        raise ValueError(f"unexpected JSON object with keys {sorted(value)}")
+    return value
+
+
+def _is_str(value):
+    return isinstance(value, str)
+
+
+def _int(value, what):
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{what} must be a non-negative int, got {value!r}")
+    return value
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # directories cannot be opened on Windows
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _describe_step(name, est, notes):
+    if _CLASSES.get(type(est).__name__) is not type(est):
+        raise ValueError(
+            f"Cannot save step {name!r}: only {' and '.join(_CLASSES)} can be saved, "
+            f"got {type(est).__module__}.{type(est).__qualname__}"
+        )
+    check_is_fitted(est, msg=f"Cannot save step {name!r}: %(name)s is not fitted.")
+    params = {}
+    for key, value in est.get_params(deep=False).items():
+        if key == "random_state" and isinstance(value, np.random.RandomState):
+            notes.append(f"{name}: random_state RandomState instance saved as None")
+            warnings.warn(notes[-1] + " (only affects refitting)", stacklevel=3)
+            value = None
+        params[key] = _to_json(value, f"{name}__{key}")
+    fitted = {"n_features_in_": int(est.n_features_in_)}
+    if hasattr(est, "feature_names_in_"):
+        fitted["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
+    if isinstance(est, DenseMLPClassifier):
+        classes = np.asarray(est.classes_)
+        kind = classes.dtype.kind
+        if kind not in _LABEL_KINDS or kind == "O" and not all(map(_is_str, classes)):
+            raise ValueError(f"Cannot save step {name!r}: unsupported labels {classes}")
+        fitted["classes_"] = {"dtype": classes.dtype.str, "values": classes.tolist()}
+        fitted["history_"] = {
+            str(k): [float(v) for v in vs] for k, vs in est.history_.items()
+        }
+        fitted["n_iter_"] = int(est.n_iter_)
+    routing = est.get_metadata_routing()
+    requests = {}
+    for method in _REQUEST_METHODS:
+        explicit = {
+            k: v
+            for k, v in getattr(routing, method).requests.items()
+            if isinstance(v, bool) or (isinstance(v, str) and not v.startswith("$"))
+        }
+        if explicit:
+            requests[method] = explicit
+    step = {"name": name, "class": type(est).__name__, "params": params}
+    return {**step, "metadata_request": requests, "fitted": fitted}
+
+
+def _check_target(path):
+    if os.path.islink(path) or (os.path.lexists(path) and not path.is_dir()):
+        raise FileExistsError(f"{path}: not a directory; refusing to overwrite it")
+    entries = set(os.listdir(path)) if path.is_dir() else set()
+    if entries and (JSON_NAME not in entries or entries - {JSON_NAME, KERAS_NAME}):
+        raise FileExistsError(
+            f"{path}: is a directory that is not an sk_mnist model (it holds "
+            f"{sorted(entries)[:5]}); refusing to overwrite it"
+        )
+
+
+def save_model(estimator, path):
+    """Save a fitted pipeline or DenseMLPClassifier to the directory ``path``.
+
+    Parameters
+    ----------
+    estimator : Pipeline or DenseMLPClassifier
+        A fitted :func:`~sk_mnist.make_mnist_pipeline` (any Pipeline of
+        PixelScaler and DenseMLPClassifier steps ending in the classifier) or
+        a fitted bare DenseMLPClassifier.
+    path : str or os.PathLike
+        Directory to create. An existing sk_mnist model there is replaced
+        atomically; any other existing file or non-empty directory is refused.
+
+    Raises
+    ------
+    sklearn.exceptions.NotFittedError
+        If a step is not fitted.
+    ValueError
+        For unsupported steps or parameters JSON cannot hold (callbacks).
+    FileExistsError
+        If ``path`` is a file or a directory that is not an sk_mnist model.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_mnist import make_mnist_pipeline
+    >>> from sk_mnist.persistence import load_model, save_model
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = np.round(X * 255 / 16).astype(np.uint8)
+    >>> pipe = make_mnist_pipeline(hidden_layer_sizes=(16,), epochs=2,
+    ...                            batch_size=64, random_state=0).fit(X, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     save_model(pipe, f"{tmp}/digits")
+    ...     loaded = load_model(f"{tmp}/digits")
+    >>> np.array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+    True
+    """
+    path = Path(os.path.abspath(os.fspath(path)))
+    if isinstance(estimator, Pipeline):
+        kind, steps = "pipeline", list(estimator.steps)
+    elif type(estimator) is DenseMLPClassifier:
+        kind, steps = "classifier", [("mlp", estimator)]
+    else:
+        raise TypeError(f"Cannot save a {type(estimator).__name__}: not a Pipeline")
+    if not steps or type(steps[-1][1]) is not DenseMLPClassifier:
+        raise ValueError("Cannot save: the last step must be a DenseMLPClassifier")
+    notes = []
+    doc = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "versions": {
+            "sk_mnist": __version__,
+            "keras": keras.__version__,
+            "sklearn": sklearn.__version__,
+            "scikeras": _version_of("scikeras"),
+            "numpy": np.__version__,
+        },
+        "keras_backend": keras.backend.backend(),
+        "steps": [_describe_step(name, est, notes) for name, est in steps],
+    }
+    if kind == "pipeline":
+        params = estimator.get_params(deep=False)
+        doc["pipeline_params"] = {
+            k: _to_json(v, k) for k, v in params.items() if k != "steps"
+        }
+    doc["notes"] = notes
+    _check_target(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    try:
+        new, old = staging / "new", staging / "old"
+        new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
+        steps[-1][1].model_.save(new / KERAS_NAME)
+        _fsync(new / KERAS_NAME)
+        doc["model_file"], doc["model_sha256"] = KERAS_NAME, _sha256(new / KERAS_NAME)
+        with open(new / JSON_NAME, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=1, allow_nan=False)
+            f.flush()
+            os.fsync(f.fileno())
+        _fsync(new)
+        try:
+            if os.path.lexists(path):
+                os.rename(path, old)
+            os.rename(new, path)
+        except BaseException:
+            if old.exists() and not os.path.lexists(path):
+                os.rename(old, path)
+            raise
+        _fsync(path.parent)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _version_of(dist):
+    try:
+        return _dist_version(dist)
+    except PackageNotFoundError:  # pragma: no cover
+        return None
+
+
+def _build_step(desc):
+    name, cls_name = desc["name"], desc["class"]
+    cls = _CLASSES.get(cls_name) if isinstance(cls_name, str) else None
+    if not isinstance(name, str) or cls is None:
+        raise ValueError(f"unknown step class {cls_name!r} (known: {list(_CLASSES)})")
+    params = {k: _from_json(v) for k, v in desc["params"].items()}
+    routed = tuple(f"{r}__" for r in _ROUTES) if cls is DenseMLPClassifier else ()
+    allowed = cls().get_params(deep=False)
+    unknown = [
+        k for k in params if k not in allowed and not (routed and k.startswith(routed))
+    ]
+    if unknown:
+        raise ValueError(f"unknown parameters {unknown} for {cls_name}")
+    est, fitted = cls(**params), desc["fitted"]
+    est.n_features_in_ = _int(fitted["n_features_in_"], "n_features_in_")
+    if "feature_names_in_" in fitted:
+        names = fitted["feature_names_in_"]
+        if (
+            not all(isinstance(n, str) for n in names)
+            or len(names) != est.n_features_in_
+        ):
+            raise ValueError("feature_names_in_ must be n_features_in_ strings")
+        est.feature_names_in_ = np.asarray(names, dtype=object)
+    if cls is DenseMLPClassifier:
+        values, dtype = (
+            fitted["classes_"]["values"],
+            np.dtype(fitted["classes_"]["dtype"]),
+        )
+        classes = np.asarray(values, dtype=dtype)
+        if (
+            dtype.kind not in _LABEL_KINDS
+            or classes.ndim != 1
+            or len(classes) < 2
+            or classes.tolist() != values
+            or not np.all(classes[:-1] < classes[1:])
+        ):
+            raise ValueError("classes_ must be >= 2 sorted unique int or str labels")
+        est.classes_, est.n_classes_ = classes, len(classes)
+        est.history_ = {
+            str(k): [float(v) for v in vs] for k, vs in fitted["history_"].items()
+        }
+        est.n_iter_ = _int(fitted["n_iter_"], "n_iter_")
+    for method, requests in desc.get("metadata_request", {}).items():
+        if method not in _REQUEST_METHODS or not all(
+            isinstance(v, (bool, str)) for v in requests.values()
+        ):
+            raise ValueError(f"invalid metadata request for {method!r}")
+        with sklearn.config_context(enable_metadata_routing=True):
+            getattr(est, f"set_{method}_request")(**requests)
+    return name, est
+
+
+def load_model(path):
+    """Load a model saved by :func:`save_model` without unpickling anything.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Directory written by :func:`save_model`.
+
+    Returns
+    -------
+    estimator : Pipeline or DenseMLPClassifier
+        The fitted object of the kind that was saved, ready to ``predict``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ModelFileError
+        (a ``ValueError``) with a one-line message naming the file and the
+        problem: not a model directory, missing file, bad JSON, unknown format
+        or newer format version, unknown class or parameter, checksum mismatch
+        (modified or truncated ``model.keras``), or Keras refusing the network
+        (for example a ``Lambda`` layer with Python code).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_mnist import DenseMLPClassifier
+    >>> from sk_mnist.persistence import load_model, save_model
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = DenseMLPClassifier(hidden_layer_sizes=(16,), epochs=2,
+    ...                          batch_size=64, random_state=0).fit(X / 16, y)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     save_model(clf, tmp + "/clf")
+    ...     loaded = load_model(tmp + "/clf")
+    >>> type(loaded).__name__, loaded.n_iter_
+    ('DenseMLPClassifier', 2)
+    >>> bool((loaded.predict(X / 16) == clf.predict(X / 16)).all())
+    True
+    """
+    path = Path(os.fspath(path))
+    if not os.path.lexists(path):
+        raise FileNotFoundError(
+            errno.ENOENT, "No such sk_mnist model directory", str(path)
+        )
+    if not path.is_dir():
+        raise _fail(path, "not a directory, so not an sk_mnist model")
+    json_path, keras_path = path / JSON_NAME, path / KERAS_NAME
+    for file in (json_path, keras_path):
+        if not file.is_file():
+            raise _fail(file, "missing; is this an sk_mnist model directory?")
+    try:
+        with open(json_path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except ValueError as err:
+        raise _fail(json_path, f"not valid JSON ({err})") from None
+    fmt = doc.get("format") if isinstance(doc, dict) else None
+    if fmt != FORMAT_NAME:
+        raise _fail(json_path, f"format {fmt!r} is not {FORMAT_NAME!r}")
+    version = doc.get("format_version")
+    if type(version) is not int or version < 1:
+        raise _fail(json_path, f"invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        msg = f"format version {version} is newer than {FORMAT_VERSION}; upgrade"
+        raise _fail(json_path, f"{msg} sk_mnist (this is {__version__})")
+    try:
+        kind, steps = doc["kind"], [_build_step(step) for step in doc["steps"]]
+        if kind not in ("pipeline", "classifier") or not steps:
+            raise ValueError(f"invalid kind {kind!r} or no steps")
+        if kind == "classifier" and len(steps) != 1:
+            raise ValueError("a saved classifier has exactly one step")
+        if type(steps[-1][1]) is not DenseMLPClassifier:
+            raise ValueError("the last step must be a DenseMLPClassifier")
+        if kind == "pipeline":
+            params = {k: _from_json(v) for k, v in doc["pipeline_params"].items()}
+            allowed = set(Pipeline([("x", "passthrough")]).get_params(deep=False))
+            if set(params) - (allowed - {"steps"}):
+                raise ValueError(
+                    f"unknown Pipeline parameters {sorted(set(params) - allowed)}"
+                )
+            result = Pipeline(steps, **params)
+        else:
+            result = steps[0][1]
+        expected = doc["model_sha256"]
+        if not isinstance(expected, str):
+            raise ValueError("model_sha256 must be a string")
+    except KeyError as err:
+        raise _fail(
+            json_path, f"invalid model description: missing entry {err}"
+        ) from None
+    except (TypeError, ValueError, AttributeError) as err:
+        raise _fail(json_path, f"invalid model description: {err}") from None
+    actual = _sha256(keras_path)
+    if actual != expected:
+        msg = f"SHA-256 {actual[:12]}... is not {expected[:12]}... from {JSON_NAME}"
+        raise _fail(keras_path, f"{msg}: the file was modified or truncated")
+    try:
+        with SafeModeScope(True) if SafeModeScope else contextlib.nullcontext():
+            network = keras.saving.load_model(keras_path, compile=True, safe_mode=True)
+    except Exception as err:
+        raise _fail(
+            keras_path, f"Keras could not load the model: {type(err).__name__}: {err}"
+        ) from None
+    clf = steps[-1][1]
+    shapes = (
+        getattr(network, "input_shape", None),
+        getattr(network, "output_shape", None),
+    )
+    if shapes != ((None, clf.n_features_in_), (None, max(clf.n_classes_, 2))):
+        raise _fail(keras_path, f"network shapes {shapes} do not fit {JSON_NAME}")
+    clf.model_ = network
+    return result

@@ -1,0 +1,358 @@
+"""save_model / load_model: round trips, the on-disk format and every error path."""
+
+import hashlib
+import json
+import os
+import pickle
+import sys
+
+import joblib
+import keras
+import numpy as np
+import pytest
+import sklearn
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
+
+from sk_mnist import DenseMLPClassifier, make_mnist_pipeline
+from sk_mnist.persistence import ModelFileError, load_model, save_model
+
+PARAMS = dict(hidden_layer_sizes=(16,), epochs=2, batch_size=64, random_state=0)
+WORDS = np.array("zero one two three four five six seven eight nine".split())
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return np.round(X * 255 / 16).astype(np.uint8)[:600], y[:600]
+
+
+@pytest.fixture(scope="module")
+def fitted(digits):
+    """Fitted pipelines keyed by label type."""
+    X, y = digits
+    return {
+        "int": make_mnist_pipeline(**PARAMS).fit(X, y),
+        "str": make_mnist_pipeline(**PARAMS).fit(X, WORDS[y]),
+    }
+
+
+def _subject(fitted, digits, labels, kind):
+    """The estimator to save and the X it predicts on."""
+    pipe, X = fitted[labels], digits[0]
+    return (pipe, X) if kind == "pipeline" else (pipe[-1], pipe[0].transform(X))
+
+
+def _rewrite_json(model_dir, **changes):
+    path = model_dir / "sk_mnist.json"
+    doc = json.loads(path.read_text())
+    doc.update(changes)
+    path.write_text(json.dumps(doc))
+
+
+def _sha(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def saved(fitted, tmp_path):
+    save_model(fitted["int"], tmp_path / "model")
+    return tmp_path / "model"
+
+
+@pytest.mark.parametrize("labels", ["int", "str"])
+@pytest.mark.parametrize("kind", ["pipeline", "classifier"])
+def test_round_trip(fitted, digits, tmp_path, labels, kind):
+    est, X = _subject(fitted, digits, labels, kind)
+    save_model(est, tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert type(loaded) is type(est)
+    check_is_fitted(loaded)
+    assert np.array_equal(loaded.predict_proba(X), est.predict_proba(X))
+    pred = loaded.predict(X)
+    assert pred.dtype == est.predict(X).dtype and np.array_equal(pred, est.predict(X))
+    y = fitted[labels][-1].classes_[digits[1]]
+    assert loaded.score(X, y) == est.score(X, y)
+    clf, orig = (loaded, est) if kind == "classifier" else (loaded[-1], est[-1])
+    assert clf.classes_.dtype == orig.classes_.dtype
+    assert clf.get_params() == orig.get_params()
+    assert clf.history_ == orig.history_ and clf.n_iter_ == orig.n_iter_ == 2
+    assert clf.n_features_in_ == 64 and clf.n_classes_ == 10
+    if kind == "pipeline":
+        assert [n for n, _ in loaded.steps] == ["scale", "mlp"]
+        assert loaded[0].get_params() == est[0].get_params()
+        assert loaded[0].n_features_in_ == 64
+
+
+def test_loaded_pipeline_clones_and_refits(saved, digits):
+    X, y = digits
+    loaded = load_model(saved)
+    assert loaded.get_params()["mlp__hidden_layer_sizes"] == (16,)
+    refit = clone(loaded).fit(X, y)
+    assert refit[-1].n_iter_ == 2 and refit[-1].model_ is not loaded[-1].model_
+    # Same data, same random_state: the refit reproduces the saved network.
+    assert np.allclose(refit.predict_proba(X), loaded.predict_proba(X))
+
+
+def test_overwrite_existing_model(fitted, digits, tmp_path):
+    X = digits[0]
+    save_model(fitted["int"], tmp_path / "m")
+    save_model(fitted["str"], tmp_path / "m")
+    assert load_model(tmp_path / "m").predict(X[:3]).dtype.kind == "U"
+    assert sorted(os.listdir(tmp_path)) == ["m"]
+
+
+def test_json_records_format_versions_and_checksum(saved):
+    doc = json.loads((saved / "sk_mnist.json").read_text())
+    assert sorted(os.listdir(saved)) == ["model.keras", "sk_mnist.json"]
+    assert (doc["format"], doc["format_version"], doc["kind"]) == (
+        "sk_mnist-model",
+        1,
+        "pipeline",
+    )
+    assert set(doc["versions"]) == {"sk_mnist", "keras", "sklearn", "scikeras", "numpy"}
+    assert doc["versions"]["keras"] == keras.__version__
+    assert doc["keras_backend"] == keras.backend.backend()
+    assert doc["model_sha256"] == _sha(saved / "model.keras")
+    scale, mlp = doc["steps"]
+    assert (scale["class"], mlp["class"]) == ("PixelScaler", "DenseMLPClassifier")
+    assert mlp["params"]["hidden_layer_sizes"] == {"__tuple__": [16]}
+    assert mlp["fitted"]["classes_"] == {
+        "dtype": np.dtype(int).str,
+        "values": list(range(10)),
+    }
+
+
+def test_feature_names_class_weight_and_metadata_requests(digits, tmp_path):
+    pd = pytest.importorskip("pandas")
+    X, y = digits
+    X = pd.DataFrame(X[:200], columns=[f"px{i}" for i in range(64)])
+    with sklearn.config_context(enable_metadata_routing=True):
+        pipe = make_mnist_pipeline(
+            **{**PARAMS, "epochs": 1}, class_weight={0: 2.0}, optimizer__beta_1=0.8
+        ).fit(X, y[:200])
+        save_model(pipe, tmp_path / "m")
+        loaded = load_model(tmp_path / "m")
+        assert loaded[-1].get_metadata_routing().fit.requests["X_val"] is True
+    assert loaded.transform_input == ["X_val"]
+    assert loaded.get_params()["mlp__class_weight"] == {0: 2.0}
+    assert loaded.get_params()["mlp__optimizer__beta_1"] == 0.8
+    assert list(loaded[0].feature_names_in_) == list(X.columns)
+    assert np.array_equal(loaded.predict_proba(X), pipe.predict_proba(X))
+
+
+def test_random_state_instance_saved_as_none(fitted, tmp_path, monkeypatch):
+    clf = fitted["int"][-1]
+    monkeypatch.setattr(clf, "random_state", np.random.RandomState(0))
+    with pytest.warns(UserWarning, match="random_state RandomState"):
+        save_model(clf, tmp_path / "m")
+    assert load_model(tmp_path / "m").random_state is None
+
+
+def test_unrepresentable_param_refused(fitted, tmp_path, monkeypatch):
+    monkeypatch.setattr(fitted["int"][-1], "callbacks", [keras.callbacks.History()])
+    with pytest.raises(ValueError, match="parameter 'mlp__callbacks'.*History"):
+        save_model(fitted["int"], tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+
+
+def test_unfitted_and_unsupported_refused(tmp_path):
+    with pytest.raises(NotFittedError, match="step 'scale': PixelScaler is not fitted"):
+        save_model(make_mnist_pipeline(**PARAMS), tmp_path / "m")
+    with pytest.raises(NotFittedError):
+        save_model(DenseMLPClassifier(), tmp_path / "m")
+    with pytest.raises(ValueError, match="StandardScaler"):
+        save_model(
+            Pipeline([("std", StandardScaler()), ("mlp", DenseMLPClassifier())]),
+            tmp_path / "m",
+        )
+    with pytest.raises(TypeError, match="StandardScaler"):
+        save_model(StandardScaler(), tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+
+
+def test_refuses_to_overwrite_user_data(fitted, tmp_path):
+    data_dir = tmp_path / "photos"
+    data_dir.mkdir()
+    (data_dir / "precious.jpg").write_bytes(b"x")
+    with pytest.raises(FileExistsError, match="photos.*not an sk_mnist model"):
+        save_model(fitted["int"], data_dir)
+    (tmp_path / "notes.txt").write_text("keep me")
+    with pytest.raises(FileExistsError, match="notes.txt.*not a directory"):
+        save_model(fitted["int"], tmp_path / "notes.txt")
+    # A model directory holding anything else is not ours to delete either.
+    save_model(fitted["int"], tmp_path / "m")
+    (tmp_path / "m" / "README").write_text("mine")
+    with pytest.raises(FileExistsError, match="not an sk_mnist model"):
+        save_model(fitted["int"], tmp_path / "m")
+    assert (data_dir / "precious.jpg").read_bytes() == b"x"
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+    assert sorted(os.listdir(tmp_path)) == ["m", "notes.txt", "photos"]
+    # An empty directory is fine.
+    (tmp_path / "empty").mkdir()
+    save_model(fitted["int"], tmp_path / "empty")
+    load_model(tmp_path / "empty")
+
+
+@pytest.mark.parametrize("where", ["keras_save", "json_dump", "swap"])
+def test_interrupted_save_keeps_old_model(fitted, digits, saved, monkeypatch, where):
+    X, old_proba = digits[0], fitted["int"].predict_proba(digits[0])
+    before = {f: (saved / f).read_bytes() for f in os.listdir(saved)}
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    if where == "keras_save":
+        monkeypatch.setattr(keras.Model, "save", interrupt)
+    elif where == "json_dump":
+        monkeypatch.setattr(json, "dump", interrupt)
+    else:  # between moving the old model aside and moving the new one in
+        real_rename, calls = os.rename, []
+
+        def rename(src, dst):
+            calls.append(src)
+            if len(calls) == 2:
+                raise KeyboardInterrupt
+            real_rename(src, dst)
+
+        monkeypatch.setattr(os, "rename", rename)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(fitted["str"], saved)
+    monkeypatch.undo()
+    assert os.listdir(saved.parent) == ["model"]  # no temporary directories
+    assert {f: (saved / f).read_bytes() for f in os.listdir(saved)} == before
+    assert np.array_equal(load_model(saved).predict_proba(X), old_proba)
+
+
+def test_interrupted_first_save_leaves_nothing(fitted, tmp_path, monkeypatch):
+    monkeypatch.setattr(json, "dump", lambda *a, **k: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        save_model(fitted["int"], tmp_path / "m")
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_model(tmp_path / "nowhere")
+
+
+def test_not_a_directory(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(ModelFileError, match=r"f: not a directory"):
+        load_model(tmp_path / "f")
+
+
+@pytest.mark.parametrize("name", ["sk_mnist.json", "model.keras"])
+def test_missing_file(saved, name):
+    (saved / name).unlink()
+    with pytest.raises(ModelFileError, match=rf"{name}: missing"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "format None is not 'sk_mnist-model'"),
+        ('{"format": "pickle"}', "format 'pickle' is not"),
+        ('{"format": "sk_mnist-model", "format_version": "1"}', "invalid format_v"),
+    ],
+)
+def test_bad_json(saved, text, match):
+    (saved / "sk_mnist.json").write_text(text)
+    with pytest.raises(ModelFileError, match=rf"sk_mnist.json: {match}") as info:
+        load_model(saved)
+    assert "\n" not in str(info.value)
+
+
+def test_newer_format_version(saved):
+    _rewrite_json(saved, format_version=2)
+    with pytest.raises(ModelFileError, match="format version 2 is newer.*upgrade"):
+        load_model(saved)
+
+
+def test_unknown_class_refused_without_import(saved):
+    doc = json.loads((saved / "sk_mnist.json").read_text())
+    assert "this" not in sys.modules
+    doc["steps"][0]["class"] = "this.Zen"
+    _rewrite_json(saved, steps=doc["steps"])
+    with pytest.raises(ModelFileError, match="unknown step class 'this.Zen'"):
+        load_model(saved)
+    assert "this" not in sys.modules
+
+
+def test_unknown_param_and_malformed_fitted_state(saved):
+    doc = json.loads((saved / "sk_mnist.json").read_text())
+    steps = json.loads(json.dumps(doc["steps"]))
+    steps[1]["params"]["__class__"] = 1
+    _rewrite_json(saved, steps=steps)
+    with pytest.raises(ModelFileError, match=r"unknown parameters \['__class__'\]"):
+        load_model(saved)
+    del doc["steps"][1]["fitted"]["classes_"]
+    _rewrite_json(saved, steps=doc["steps"])
+    with pytest.raises(ModelFileError, match="missing entry 'classes_'"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_tampered_model_file(saved, damage):
+    path = saved / "model.keras"
+    data = bytearray(path.read_bytes())
+    if damage == "flip":
+        data[len(data) // 2] ^= 0xFF
+    else:
+        del data[len(data) // 2 :]
+    path.write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="model.keras: SHA-256.*modified or trunc"):
+        load_model(saved)
+
+
+def test_keras_failure_is_model_file_error(saved):
+    (saved / "model.keras").write_bytes(b"not a zip file")
+    _rewrite_json(saved, model_sha256=_sha(saved / "model.keras"))
+    with pytest.raises(ModelFileError, match="model.keras: Keras could not load"):
+        load_model(saved)
+
+
+def test_lambda_layer_refused_by_safe_mode(saved, tmp_path, monkeypatch):
+    from keras.src.saving.serialization_lib import SafeModeScope
+
+    marker = tmp_path / "lambda_ran"
+    monkeypatch.setenv("SK_MNIST_TEST_MARKER", str(marker))
+    inputs = keras.Input((64,))
+    touch = keras.layers.Lambda(
+        lambda x: (
+            __import__("pathlib")
+            .Path(__import__("os").environ["SK_MNIST_TEST_MARKER"])
+            .touch(),
+            x,
+        )[1]
+    )
+    keras.Model(inputs, touch(inputs)).save(saved / "model.keras")
+    marker.unlink()  # building the model ran the lambda once
+    _rewrite_json(saved, model_sha256=_sha(saved / "model.keras"))
+    with pytest.raises(ModelFileError, match="model.keras: Keras could not.*lambda"):
+        load_model(saved)
+    # Even when the caller has switched Keras' safe mode off.
+    with SafeModeScope(safe_mode=False), pytest.raises(ModelFileError):
+        load_model(saved)
+    assert not marker.exists()
+    # The check above is meaningful: an unsafe load does run the code.
+    keras.saving.load_model(saved / "model.keras", safe_mode=False)
+    assert marker.exists()
+
+
+@pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads), ("j", "j")])
+def test_pickle_and_joblib_round_trip(fitted, digits, tmp_path, dump, load):
+    if dump == "j":
+        joblib.dump(fitted["str"], tmp_path / "m.joblib")
+        loaded = joblib.load(tmp_path / "m.joblib")
+    else:
+        loaded = load(dump(fitted["str"]))
+    X = digits[0]
+    assert np.array_equal(loaded.predict_proba(X), fitted["str"].predict_proba(X))
+    assert np.array_equal(loaded.predict(X), fitted["str"].predict(X))
