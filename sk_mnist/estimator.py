@@ -126,7 +126,8 @@ class DenseMLPClassifier(KerasClassifier):
         scikeras-style routed parameters only: ``fit__<arg>`` (to
         ``keras.Model.fit``), ``compile__<arg>`` (to ``keras.Model.compile``),
         ``predict__<arg>`` (to ``keras.Model.predict``), ``optimizer__<arg>``
-        and ``callbacks__<...>``. Any other name raises ``TypeError``.
+        and ``callbacks__<...>``. Any other name raises ``ValueError`` at
+        :meth:`fit`.
 
     Attributes
     ----------
@@ -289,7 +290,13 @@ class DenseMLPClassifier(KerasClassifier):
     def _encode_labels(self, y, what="y"):
         """Map labels to indices of ``classes_``; reject unseen labels."""
         y = column_or_1d(y)
-        idx = np.searchsorted(self.classes_, y)
+        try:
+            idx = np.searchsorted(self.classes_, y)
+        except TypeError:  # e.g. string labels against integer classes_
+            raise ValueError(
+                f"{what} holds labels of type {y.dtype}, but the classes seen in "
+                f"the first fit are {self.classes_.tolist()}"
+            ) from None
         idx = np.clip(idx, 0, len(self.classes_) - 1)
         unseen = self.classes_[idx] != y
         if np.any(unseen):
@@ -526,7 +533,8 @@ class DenseMLPClassifier(KerasClassifier):
             "verbose": 0,
             **self._routed("predict"),
         }
-        predict_kwargs["callbacks"] = getattr(self, "_predict_callbacks", None)
+        self._initialize_callbacks()  # picks up predict__callbacks set after fit
+        predict_kwargs["callbacks"] = self._predict_callbacks
         return np.asarray(self.model_.predict(X, **predict_kwargs), dtype=np.float64)
 
     def predict_proba(self, X):

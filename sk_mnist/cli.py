@@ -1,0 +1,600 @@
+"""The ``sk-mnist`` command: train, evaluate and predict, thin over the library.
+
+Every failure a user can cause (bad options, missing or malformed files, a
+corrupt model) ends with one ``error: ...`` line on stderr and exit status 2;
+Ctrl-C ends with exit status 130. Nothing half-written is left behind: output
+is written under a temporary name next to its destination and renamed into
+place only when complete.
+"""
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from . import __version__
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+RUN_MARKER = "metrics.json"
+
+TRAIN_EXAMPLES = """\
+examples:
+  sk-mnist train                                  # the embedded 4,000 + 1,000 sample
+  sk-mnist train --train mnist_train.csv --test mnist_test.csv --out run1
+  sk-mnist train --epochs 5 --batch-size 256 --hidden 512,256 --early-stopping
+"""
+EVALUATE_EXAMPLES = """\
+examples:
+  sk-mnist evaluate --model sk-mnist-run/model --data mnist_test.csv
+  sk-mnist evaluate --model run1/model --data test.csv.gz --metrics m.json \\
+      --confusion-matrix cm.png
+"""
+PREDICT_EXAMPLES = """\
+examples:
+  sk-mnist predict --model sk-mnist-run/model --data new_digits.csv \\
+      --output predictions.csv
+"""
+
+
+class UsageError(Exception):
+    """A problem the user can fix; reported as one ``error:`` line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        # argparse prints the whole usage block; one line is easier to read
+        # in a script's log, and --help is one command away.
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ----------------------------------------------------------- argument types
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _dropout(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
+    return value
+
+
+def _widths(text):
+    parts = [part.strip() for part in text.split(",")]
+    try:
+        widths = tuple(int(part) for part in parts)
+    except ValueError:
+        widths = ()
+    if not widths or any(width < 1 for width in widths):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated positive layer widths such as 1024,512,256, "
+            f"got {text!r}"
+        )
+    return widths
+
+
+def build_parser():
+    """Return the ``sk-mnist`` argument parser (used by ``main`` and the docs)."""
+    parser = _Parser(
+        prog="sk-mnist",
+        description="Train, evaluate and use a Dense MLP classifier for "
+        "MNIST-like 28x28 images.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sk-mnist {__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    formatter = argparse.RawDescriptionHelpFormatter
+
+    train = sub.add_parser(
+        "train",
+        help="train on Kaggle-layout CSV files (default: the embedded sample)",
+        description="Train the Dense MLP pipeline and write the model, metrics, "
+        "history and plots. With no data it uses the embedded sample of 4,000 "
+        "training and 1,000 test digits.",
+        epilog=TRAIN_EXAMPLES,
+        formatter_class=formatter,
+    )
+    train.add_argument(
+        "--train",
+        metavar="CSV",
+        type=Path,
+        help="training images, Kaggle layout (.csv or .csv.gz)",
+    )
+    train.add_argument(
+        "--test",
+        metavar="CSV",
+        type=Path,
+        help="test images; without it, a stratified 20%% hold-out of --train is used",
+    )
+    train.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path("sk-mnist-run"),
+        help="output directory (default: ./sk-mnist-run); an earlier "
+        "run there is replaced",
+    )
+    train.add_argument(
+        "--epochs",
+        type=_positive_int,
+        default=20,
+        metavar="N",
+        help="maximum number of epochs (default: 20)",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        metavar="N",
+        help="samples per gradient step (default: 32)",
+    )
+    train.add_argument(
+        "--hidden",
+        type=_widths,
+        default=(1024, 512, 256),
+        metavar="W1,W2,...",
+        help="hidden layer widths (default: 1024,512,256)",
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=_positive_float,
+        default=1e-3,
+        metavar="F",
+        help="Adam learning rate (default: 0.001)",
+    )
+    train.add_argument(
+        "--dropout",
+        type=_dropout,
+        default=0.0,
+        metavar="F",
+        help="dropout after each hidden layer (default: 0)",
+    )
+    train.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the loss on a 10%% hold-out of the training "
+        "data stops improving, and keep the best weights",
+    )
+    train.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
+    )
+    train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="accuracy and classification report of a saved model",
+        description="Evaluate a saved model on a labelled CSV file.",
+        epilog=EVALUATE_EXAMPLES,
+        formatter_class=formatter,
+    )
+    evaluate.add_argument(
+        "--model",
+        metavar="DIR",
+        type=Path,
+        required=True,
+        help="model directory written by 'sk-mnist train'",
+    )
+    evaluate.add_argument(
+        "--data",
+        metavar="CSV",
+        type=Path,
+        required=True,
+        help="labelled images, Kaggle layout",
+    )
+    evaluate.add_argument(
+        "--metrics",
+        metavar="JSON",
+        type=Path,
+        help="also write the metrics to this JSON file",
+    )
+    evaluate.add_argument(
+        "--confusion-matrix",
+        metavar="PNG",
+        type=Path,
+        help="also draw the confusion matrix to this PNG file",
+    )
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    predict = sub.add_parser(
+        "predict",
+        help="predict labels and class probabilities for a CSV file",
+        description="Predict a label and class probabilities for every image of a "
+        "CSV file (with or without a label column).",
+        epilog=PREDICT_EXAMPLES,
+        formatter_class=formatter,
+    )
+    predict.add_argument(
+        "--model",
+        metavar="DIR",
+        type=Path,
+        required=True,
+        help="model directory written by 'sk-mnist train'",
+    )
+    predict.add_argument(
+        "--data",
+        metavar="CSV",
+        type=Path,
+        required=True,
+        help="images, Kaggle layout, labels optional",
+    )
+    predict.add_argument(
+        "--output",
+        metavar="CSV",
+        type=Path,
+        required=True,
+        help="where to write one row per image: prediction, "
+        "then one probability column per class",
+    )
+    predict.set_defaults(func=cmd_predict)
+    return parser
+
+
+# ----------------------------------------------------------------- helpers
+def _say(args, message):
+    if not getattr(args, "quiet", False):
+        print(message, flush=True)
+
+
+@contextlib.contextmanager
+def _staged_dir(target):
+    """Yield a temporary directory that replaces ``target`` on success only."""
+    target = Path(target)
+    if target.exists() and not (
+        target.is_dir()
+        and (not any(target.iterdir()) or (target / RUN_MARKER).exists())
+    ):
+        raise UsageError(
+            f"{target} exists and is not an earlier sk-mnist run; "
+            "choose another --out or remove it"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the staging only
+    try:
+        yield staging
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old-{os.getpid()}")
+            target.rename(old)
+        staging.rename(target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _atomic_file(target):
+    """Yield a temporary path that replaces the file ``target`` on success only."""
+    target = Path(target)
+    if target.is_dir():
+        raise UsageError(f"{target} is a directory, expected a file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _versions():
+    import keras
+    import numpy
+    import scikeras
+    import sklearn
+
+    versions = {
+        "sk_mnist": __version__,
+        "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(),
+        "scikit-learn": sklearn.__version__,
+        "scikeras": scikeras.__version__,
+        "numpy": numpy.__version__,
+        "python": sys.version.split()[0],
+    }
+    backend = versions["keras_backend"]
+    with contextlib.suppress(Exception):
+        versions[backend] = __import__(backend).__version__
+    return versions
+
+
+def _metrics(model, X, y):
+    """Accuracy, log loss and the per-class report of ``model`` on (X, y)."""
+    from sklearn.metrics import accuracy_score, classification_report, log_loss
+
+    proba = model.predict_proba(X)
+    pred = model.classes_[proba.argmax(axis=1)]
+    report = classification_report(y, pred, output_dict=True, zero_division=0)
+    per_class = {
+        str(label): {
+            key: report[str(label)][key]
+            for key in ("precision", "recall", "f1-score", "support")
+        }
+        for label in model.classes_
+        if str(label) in report
+    }
+    return {
+        "test_accuracy": float(accuracy_score(y, pred)),
+        "test_loss": float(log_loss(y, proba, labels=model.classes_)),
+        "per_class": per_class,
+        "n_test": int(len(y)),
+    }, pred
+
+
+def _load_labelled(path, what):
+    from .datasets import load_mnist_csv
+
+    X, y = load_mnist_csv(path)
+    if y is None:
+        raise UsageError(f"{path}: {what} needs a label column, found only 784 pixels")
+    return X, y
+
+
+def _save_png(display, path):
+    from .plotting import save_figure
+
+    save_figure(display, path)
+
+
+def _import_keras_quietly():
+    """Import Keras with the backend's C++ start-up chatter silenced.
+
+    TensorFlow logs oneDNN notes and CUDA probing failures straight to file
+    descriptor 2 while it loads (TF_CPP_MIN_LOG_LEVEL does not cover all of
+    them); on a command line that buries our own messages.
+    """
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+# ---------------------------------------------------------------- commands
+def cmd_train(args):
+    """Train, evaluate on the test set, and write the run directory."""
+    from sklearn.model_selection import train_test_split
+
+    from .datasets import load_sample
+
+    if args.test is not None and args.train is None:
+        raise UsageError(
+            "--test needs --train (without both, the embedded sample is used)"
+        )
+    if args.train is None:
+        (X_train, y_train), (X_test, y_test) = load_sample()
+        data = {
+            "train": "embedded sample (4,000 images)",
+            "test": "embedded sample (1,000 images)",
+        }
+    else:
+        X_train, y_train = _load_labelled(args.train, "--train")
+        data = {"train": str(args.train)}
+        if args.test is not None:
+            X_test, y_test = _load_labelled(args.test, "--test")
+            data["test"] = str(args.test)
+        else:
+            X_train, X_test, y_train, y_test = train_test_split(
+                X_train,
+                y_train,
+                test_size=0.2,
+                stratify=y_train,
+                random_state=args.seed,
+            )
+            data["test"] = f"stratified 20% hold-out of {args.train}"
+
+    _import_keras_quietly()
+    import sklearn
+
+    from .persistence import save_model
+    from .pipeline import make_mnist_pipeline
+    from .plotting import (
+        ClassDistributionDisplay,
+        DigitGridDisplay,
+        LearningCurveDisplay,
+        MisclassifiedDisplay,
+        plot_confusion_matrix,
+    )
+
+    params = dict(
+        hidden_layer_sizes=args.hidden,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        dropout=args.dropout,
+        early_stopping=args.early_stopping,
+        random_state=args.seed,
+        verbose=0 if args.quiet else 2,
+    )
+    with _staged_dir(args.out) as staging:
+        _say(
+            args,
+            f"training on {len(y_train)} images, testing on {len(y_test)} "
+            f"({data['train']})",
+        )
+        # As in the homework, the test set is scored after every epoch, unless
+        # early stopping is on: then it must not choose the weights.
+        fit_kwargs = {} if args.early_stopping else {"X_val": X_test, "y_val": y_test}
+        with sklearn.config_context(enable_metadata_routing=True):
+            pipe = make_mnist_pipeline(**params)
+            start = time.perf_counter()
+            pipe.fit(X_train, y_train, **fit_kwargs)
+            fit_seconds = time.perf_counter() - start
+        mlp = pipe.named_steps["mlp"]
+        metrics, _ = _metrics(pipe, X_test, y_test)
+        metrics.update(
+            n_train=int(len(y_train)),
+            epochs_run=int(mlp.n_iter_),
+            fit_seconds=round(fit_seconds, 3),
+            params={
+                k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()
+            },
+            data=data,
+            versions=_versions(),
+        )
+        save_model(pipe, staging / "model")
+        _write_history(mlp.history_, staging / "history.csv")
+        _save_png(
+            ClassDistributionDisplay.from_labels(y_train, y_test),
+            staging / "class_distribution.png",
+        )
+        _save_png(
+            DigitGridDisplay.from_arrays(
+                X_train, y_train, n_images=25, random_state=args.seed
+            ),
+            staging / "samples.png",
+        )
+        _save_png(
+            LearningCurveDisplay.from_estimator(pipe), staging / "learning_curves.png"
+        )
+        _save_png(
+            plot_confusion_matrix(pipe, X_test, y_test),
+            staging / "confusion_matrix.png",
+        )
+        _save_png(
+            MisclassifiedDisplay.from_estimator(pipe, X_test, y_test),
+            staging / "misclassified.png",
+        )
+        (staging / RUN_MARKER).write_text(json.dumps(metrics, indent=2) + "\n")
+    print(
+        f"test accuracy {metrics['test_accuracy']:.4f} on {metrics['n_test']} images "
+        f"(loss {metrics['test_loss']:.4f}, {mlp.n_iter_} epochs, "
+        f"{fit_seconds:.1f} s); results in {args.out}/: model/, metrics.json, "
+        "history.csv and 5 PNG plots"
+    )
+    return 0
+
+
+def _write_history(history, path):
+    import pandas as pd
+
+    frame = pd.DataFrame(history)
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    frame.to_csv(path, index=False)
+
+
+def cmd_evaluate(args):
+    """Print accuracy and the classification report of a saved model."""
+    from sklearn.metrics import classification_report
+
+    X, y = _load_labelled(args.data, "evaluate")
+    _import_keras_quietly()
+    from .persistence import load_model
+    from .plotting import plot_confusion_matrix
+
+    model = load_model(args.model)
+    metrics, pred = _metrics(model, X, y)
+    print(
+        f"accuracy {metrics['test_accuracy']:.4f} on {metrics['n_test']} images "
+        f"(log loss {metrics['test_loss']:.4f})"
+    )
+    print(classification_report(y, pred, digits=4, zero_division=0))
+    if args.metrics is not None:
+        metrics.update(model=str(args.model), data=str(args.data), versions=_versions())
+        with _atomic_file(args.metrics) as tmp:
+            tmp.write_text(json.dumps(metrics, indent=2) + "\n")
+    if args.confusion_matrix is not None:
+        with _atomic_file(args.confusion_matrix) as tmp:
+            display = plot_confusion_matrix(model, X, y)
+            display.figure_.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
+            import matplotlib.pyplot as plt
+
+            plt.close(display.figure_)
+    return 0
+
+
+def cmd_predict(args):
+    """Write predictions and class probabilities for every image."""
+    import pandas as pd
+
+    from .datasets import load_mnist_csv
+
+    X, _ = load_mnist_csv(args.data)
+    _import_keras_quietly()
+    from .persistence import load_model
+
+    model = load_model(args.model)
+    proba = model.predict_proba(X)
+    frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
+    frame.insert(0, "prediction", model.classes_[proba.argmax(axis=1)])
+    with _atomic_file(args.output) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+    print(f"wrote {len(frame)} predictions to {args.output}")
+    return 0
+
+
+def main(argv=None):
+    """Entry point of the ``sk-mnist`` console script; returns the exit status."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command == "train":
+            import matplotlib
+
+            matplotlib.use("Agg")
+        return args.func(args)
+    except (UsageError, FileNotFoundError, ValueError) as err:
+        if os.environ.get("SK_MNIST_DEBUG"):
+            raise
+        message = str(err).splitlines()[0] if str(err) else type(err).__name__
+        if (
+            isinstance(err, FileNotFoundError)
+            and err.filename
+            and err.filename not in message
+        ):
+            message = f"{err.filename}: {message}"
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: stopped, nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,352 @@
+"""The sk-mnist command, end to end with tiny networks, and its bad-input paths."""
+
+import json
+import shutil
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pandas as pd
+import pytest
+
+from sk_mnist import __version__
+from sk_mnist.cli import build_parser, main
+from sk_mnist.datasets import load_sample, save_mnist_csv
+
+FAST = ["--epochs", "2", "--hidden", "32", "--batch-size", "128", "--quiet"]
+PNGS = [
+    "class_distribution.png",
+    "samples.png",
+    "learning_curves.png",
+    "confusion_matrix.png",
+    "misclassified.png",
+]
+
+
+@pytest.fixture(scope="module")
+def csv_files(tmp_path_factory):
+    """Small Kaggle-layout files cut from the embedded sample."""
+    (X, y), (X_test, y_test) = load_sample()
+    folder = tmp_path_factory.mktemp("csv")
+    train = save_mnist_csv(folder / "train.csv", X[:1500], y[:1500])
+    test = save_mnist_csv(folder / "test.csv.gz", X_test[:300], y_test[:300])
+    unlabelled = save_mnist_csv(folder / "unlabelled.csv", X_test[:40])
+    return {"train": train, "test": test, "unlabelled": unlabelled}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, csv_files):
+    out = tmp_path_factory.mktemp("runs") / "run"
+    args = [
+        "train",
+        "--train",
+        str(csv_files["train"]),
+        "--test",
+        str(csv_files["test"]),
+        "--out",
+        str(out),
+        *FAST,
+    ]
+    assert main(args) == 0
+    return out
+
+
+def _error_line(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ") and "Traceback" not in err[0]
+    return err[0]
+
+
+def test_train_writes_every_file(run_dir, capsys):
+    assert (run_dir / "model" / "model.keras").is_file()
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    for key in (
+        "test_accuracy",
+        "test_loss",
+        "per_class",
+        "n_train",
+        "n_test",
+        "epochs_run",
+        "fit_seconds",
+        "params",
+        "versions",
+    ):
+        assert key in metrics
+    assert metrics["n_train"] == 1500 and metrics["n_test"] == 300
+    assert metrics["epochs_run"] == 2
+    assert metrics["params"]["hidden_layer_sizes"] == [32]
+    assert set(metrics["per_class"]) == {str(d) for d in range(10)}
+    assert {"precision", "recall"} <= set(metrics["per_class"]["3"])
+    assert metrics["test_accuracy"] > 0.7
+    history = pd.read_csv(run_dir / "history.csv")
+    assert list(history.columns) == [
+        "epoch",
+        "accuracy",
+        "loss",
+        "val_accuracy",
+        "val_loss",
+    ]
+    assert history["epoch"].tolist() == [1, 2]
+    # with --test, the last validation accuracy is the reported test accuracy
+    assert history["val_accuracy"].iloc[-1] == pytest.approx(metrics["test_accuracy"])
+    for name in PNGS:
+        image = matplotlib.image.imread(run_dir / name)
+        assert image.ndim == 3 and min(image.shape[:2]) > 100
+
+
+def test_train_on_embedded_sample_with_holdout_and_summary(tmp_path, capsys):
+    out = tmp_path / "sample-run"
+    assert main(["train", "--out", str(out), "--early-stopping", *FAST]) == 0
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith("test accuracy 0.") and str(out) in summary
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_train"] == 4000 and metrics["n_test"] == 1000
+    assert metrics["params"]["early_stopping"] is True
+
+
+def test_train_without_test_file_holds_out_20_percent(tmp_path, csv_files):
+    out = tmp_path / "holdout"
+    assert (
+        main(["train", "--train", str(csv_files["train"]), "--out", str(out), *FAST])
+        == 0
+    )
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["n_train"], metrics["n_test"]) == (1200, 300)
+
+
+def test_progress_is_shown_unless_quiet(tmp_path, csv_files, capfd):
+    args = [
+        "train",
+        "--train",
+        str(csv_files["train"]),
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--batch-size",
+        "256",
+    ]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    loud = capfd.readouterr().out
+    assert "Epoch 2/2" in loud and "loss" in loud
+    assert main([*args, "--out", str(tmp_path / "b"), "--quiet"]) == 0
+    quiet = capfd.readouterr().out
+    assert "Epoch" not in quiet and quiet.strip().startswith("test accuracy")
+
+
+def test_rerun_replaces_an_earlier_run(run_dir, csv_files, tmp_path):
+    out = tmp_path / "again"
+    shutil.copytree(run_dir, out)
+    (out / "stale.txt").write_text("from the old run")
+    assert (
+        main(["train", "--train", str(csv_files["train"]), "--out", str(out), *FAST])
+        == 0
+    )
+    assert not (out / "stale.txt").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
+
+
+def test_evaluate_prints_report_and_writes_files(run_dir, csv_files, tmp_path, capsys):
+    metrics_path = tmp_path / "m.json"
+    cm_path = tmp_path / "cm.png"
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(run_dir / "model"),
+                "--data",
+                str(csv_files["test"]),
+                "--metrics",
+                str(metrics_path),
+                "--confusion-matrix",
+                str(cm_path),
+            ]
+        )
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert out.startswith("accuracy 0.") and "precision" in out and "recall" in out
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    written = json.loads(metrics_path.read_text())
+    assert written["test_accuracy"] == pytest.approx(saved["test_accuracy"])
+    assert matplotlib.image.imread(cm_path).ndim == 3
+
+
+@pytest.mark.parametrize("data", ["test", "unlabelled"])
+def test_predict_writes_one_row_per_image(run_dir, csv_files, tmp_path, data):
+    output = tmp_path / "pred.csv"
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(run_dir / "model"),
+                "--data",
+                str(csv_files[data]),
+                "--output",
+                str(output),
+            ]
+        )
+        == 0
+    )
+    frame = pd.read_csv(output)
+    assert len(frame) == (300 if data == "test" else 40)
+    assert list(frame.columns) == ["prediction"] + [f"proba_{d}" for d in range(10)]
+    proba = frame.iloc[:, 1:].to_numpy()
+    np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-4)
+    np.testing.assert_array_equal(frame["prediction"], proba.argmax(axis=1))
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"sk-mnist {__version__}"
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate", "predict"])
+def test_every_subcommand_has_help_with_examples(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert "examples:" in text and f"sk-mnist {command}" in text
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--epochs", "0"], "--epochs: expected a positive integer, got '0'"),
+        (["train", "--hidden", "10,-3"], "--hidden: expected comma-separated"),
+        (["train", "--batch-size", "x"], "--batch-size: expected a positive integer"),
+        (["train", "--learning-rate", "-1"], "--learning-rate: expected a positive"),
+        (["train", "--dropout", "1"], r"--dropout: expected a number in \[0, 1\)"),
+        (["train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["fly"], "invalid choice: 'fly'"),
+        (["train", "--test", "t.csv"], "--test needs --train"),
+        (["train", "--train", "missing.csv"], "missing.csv"),
+        (["evaluate", "--data", "x.csv"], "--model"),
+    ],
+)
+def test_bad_options_exit_2_with_one_line(args, message, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    assert __import__("re").search(message, _error_line(capsys))
+    assert list(tmp_path.iterdir()) == []  # no output directory, no temp files
+
+
+def test_malformed_csv_exits_2_naming_file_and_line(tmp_path, csv_files, capsys):
+    bad = tmp_path / "bad.csv"
+    lines = open(csv_files["train"]).read().splitlines()[:6]
+    lines[3] = lines[3].rsplit(",", 1)[0]  # one pixel short
+    bad.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    assert main(["train", "--train", str(bad), "--out", str(out), *FAST]) == 2
+    line = _error_line(capsys)
+    assert "bad.csv" in line and "line 4" in line
+    assert not out.exists()
+
+
+def test_evaluate_needs_labels(run_dir, csv_files, capsys):
+    assert (
+        main(
+            [
+                "evaluate",
+                "--model",
+                str(run_dir / "model"),
+                "--data",
+                str(csv_files["unlabelled"]),
+            ]
+        )
+        == 2
+    )
+    assert "needs a label column" in _error_line(capsys)
+
+
+def test_corrupt_or_missing_model_exits_2(run_dir, csv_files, tmp_path, capsys):
+    broken = tmp_path / "broken"
+    shutil.copytree(run_dir / "model", broken)
+    keras_file = broken / "model.keras"
+    keras_file.write_bytes(keras_file.read_bytes()[:1000])
+    output = tmp_path / "p.csv"
+    for model in (broken, tmp_path / "nowhere"):
+        assert (
+            main(
+                [
+                    "predict",
+                    "--model",
+                    str(model),
+                    "--data",
+                    str(csv_files["test"]),
+                    "--output",
+                    str(output),
+                ]
+            )
+            == 2
+        )
+        assert str(model.name) in _error_line(capsys)
+    assert not output.exists()
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_run(tmp_path, capsys):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("do not delete")
+    assert main(["train", "--out", str(precious), *FAST]) == 2
+    assert "is not an earlier sk-mnist run" in _error_line(capsys)
+    assert (precious / "thesis.tex").read_text() == "do not delete"
+
+
+def test_ctrl_c_during_training_leaves_nothing(tmp_path, capsys, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Pipeline, "fit", interrupted)
+    assert main(["train", "--out", str(tmp_path / "run"), *FAST]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_console_script_reports_errors_without_traceback(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sk_mnist.cli",
+            "train",
+            "--train",
+            str(tmp_path / "none.csv"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        line for line in result.stderr.strip().splitlines() if line.startswith("error:")
+    ]
+    assert "Traceback" not in result.stderr and "none.csv" in result.stderr
+
+
+def test_parser_lists_the_documented_options():
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    options = {opt for action in train._actions for opt in action.option_strings}
+    assert {
+        "--train",
+        "--test",
+        "--out",
+        "--epochs",
+        "--batch-size",
+        "--hidden",
+        "--learning-rate",
+        "--dropout",
+        "--early-stopping",
+        "--seed",
+        "--quiet",
+    } <= options
