@@ -54,34 +54,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 # ----------------------------------------------------------- argument types
-def _positive_int(text):
+def _number(text, kind, expected, ok):
+    """Parse ``text`` with ``kind`` and check it with ``ok`` (argparse type)."""
     try:
-        value = int(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def _positive_int(text):
+    return _number(text, int, "a positive integer", lambda v: v >= 1)
 
 
 def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+    return _number(text, float, "a positive number", lambda v: 0 < v < float("inf"))
 
 
 def _dropout(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}")
-    return value
+    return _number(text, float, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
 def _widths(text):

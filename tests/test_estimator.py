@@ -3,6 +3,7 @@
 Runs under every Keras backend (tests/test_backends.py reruns it with JAX).
 """
 
+import os
 import pickle
 
 import joblib
@@ -404,3 +405,7 @@ def test_pixel_scaler_in_front_matches_manual_scaling(digits):
     np.testing.assert_array_equal(
         pipe.predict_proba(X_test), manual.predict_proba(X_test / np.float32(255))
     )
+
+
+def test_runs_on_the_requested_backend():
+    assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
