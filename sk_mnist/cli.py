@@ -172,7 +172,7 @@ def build_parser():
     train.add_argument(
         "--early-stopping",
         action="store_true",
-        help="stop when the loss on a 10%% hold-out of the training "
+        help="stop when the accuracy on a 10%% hold-out of the training "
         "data stops improving, and keep the best weights",
     )
     train.add_argument(

@@ -100,13 +100,14 @@ class DenseMLPClassifier(KerasClassifier):
         Maximum number of passes over the training data.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified),
-        stop when the validation loss has not improved for
-        ``n_iter_no_change`` epochs, and restore the best weights. When
+        stop when the validation accuracy has not improved for
+        ``n_iter_no_change`` epochs (as sklearn's ``MLPClassifier`` does),
+        and restore the weights of the best epoch. When
         ``X_val``/``y_val`` are given to :meth:`fit`, they are used instead.
     validation_fraction : float, default=0.1
         Fraction of the training data held out for early stopping.
     n_iter_no_change : int, default=5
-        Epochs without improvement of the validation loss before stopping.
+        Epochs without improvement of the validation accuracy before stopping.
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, dropout, shuffling and the validation
         split. An int makes ``fit`` reproducible on CPU.
@@ -393,7 +394,10 @@ class DenseMLPClassifier(KerasClassifier):
         if self.early_stopping and validation_data is not None:
             callbacks.append(
                 keras.callbacks.EarlyStopping(
-                    monitor="val_loss",
+                    # sklearn's MLPClassifier watches the validation score
+                    # (accuracy); the loss is a noisier guide to accuracy here.
+                    monitor="val_accuracy",
+                    mode="max",
                     patience=self.n_iter_no_change,
                     restore_best_weights=True,
                 )

@@ -205,13 +205,15 @@ def test_early_stopping_stops_and_restores_best_weights(digits):
     )
     clf.fit(X / 255, y, X_val=X_test / 255, y_val=y_test)
     assert clf.n_iter_ < 60
-    val_loss = clf.history_["val_loss"]
-    assert len(val_loss) == clf.n_iter_
-    best = int(np.argmin(val_loss))
+    val_accuracy = clf.history_["val_accuracy"]
+    assert len(val_accuracy) == clf.n_iter_
+    best = int(np.argmax(val_accuracy))  # the first epoch with the best score
     assert clf.n_iter_ == best + 1 + 2  # stopped n_iter_no_change epochs later
     # the restored weights are those of the best epoch, not of the last one
-    restored = log_loss(y_test, clf.predict_proba(X_test / 255), labels=clf.classes_)
-    assert restored == pytest.approx(val_loss[best], rel=1e-3)
+    proba = clf.predict_proba(X_test / 255)
+    restored = log_loss(y_test, proba, labels=clf.classes_)
+    assert restored == pytest.approx(clf.history_["val_loss"][best], rel=1e-3)
+    assert clf.score(X_test / 255, y_test) == pytest.approx(val_accuracy[best])
 
 
 def test_early_stopping_holds_out_a_stratified_fraction(digits):
