@@ -17,6 +17,8 @@ _LAZY = {
     "build_dense_mlp": "sk_mnist.model",
     "DenseMLPClassifier": "sk_mnist.estimator",
     "make_mnist_pipeline": "sk_mnist.pipeline",
+    "save_model": "sk_mnist.persistence",
+    "load_model": "sk_mnist.persistence",
 }
 
 __all__ = ["__version__", *_LAZY]
