@@ -358,7 +358,7 @@ def test_grid_search_over_width_and_batch_size(digits):
         {"mlp__hidden_layer_sizes": [(8,), (32,)], "mlp__batch_size": [64, 256]},
         cv=2,
     ).fit(X, y)
-    assert grid.cv_results_["params"].__len__() == 4
+    assert len(grid.cv_results_["params"]) == 4
     assert np.all(np.isfinite(grid.cv_results_["mean_test_score"]))
     assert grid.best_params_["mlp__hidden_layer_sizes"] == (32,)
     assert grid.score(X_test, y_test) > 0.5
