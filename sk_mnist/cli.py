@@ -293,7 +293,10 @@ def _atomic_file(target):
     if target.is_dir():
         raise UsageError(f"{target} is a directory, expected a file name")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    # Same suffix as the target: matplotlib picks the image format from it.
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -325,7 +328,8 @@ def _versions():
 
 
 def _metrics(model, X, y):
-    """Accuracy, log loss and the per-class report of ``model`` on (X, y)."""
+    """Accuracy, log loss and per-class report of ``model`` on (X, y), and the
+    class probabilities they came from (so callers need not predict again)."""
     from sklearn.metrics import accuracy_score, classification_report, log_loss
 
     proba = model.predict_proba(X)
@@ -344,7 +348,7 @@ def _metrics(model, X, y):
         "test_loss": float(log_loss(y, proba, labels=model.classes_)),
         "per_class": per_class,
         "n_test": int(len(y)),
-    }, pred
+    }, proba
 
 
 def _load_labelled(path, what):
@@ -354,12 +358,6 @@ def _load_labelled(path, what):
     if y is None:
         raise UsageError(f"{path}: {what} needs a label column, found only 784 pixels")
     return X, y
-
-
-def _save_png(display, path):
-    from .plotting import save_figure
-
-    save_figure(display, path)
 
 
 def _import_keras_quietly():
@@ -432,6 +430,7 @@ def cmd_train(args):
         LearningCurveDisplay,
         MisclassifiedDisplay,
         plot_confusion_matrix,
+        save_figure,
     )
 
     params = dict(
@@ -459,7 +458,7 @@ def cmd_train(args):
             pipe.fit(X_train, y_train, **fit_kwargs)
             fit_seconds = time.perf_counter() - start
         mlp = pipe.named_steps["mlp"]
-        metrics, _ = _metrics(pipe, X_test, y_test)
+        metrics, proba = _metrics(pipe, X_test, y_test)
         metrics.update(
             n_train=int(len(y_train)),
             epochs_run=int(mlp.n_iter_),
@@ -472,25 +471,27 @@ def cmd_train(args):
         )
         save_model(pipe, staging / "model")
         _write_history(mlp.history_, staging / "history.csv")
-        _save_png(
+        save_figure(
             ClassDistributionDisplay.from_labels(y_train, y_test),
             staging / "class_distribution.png",
         )
-        _save_png(
+        save_figure(
             DigitGridDisplay.from_arrays(
                 X_train, y_train, n_images=25, random_state=args.seed
             ),
             staging / "samples.png",
         )
-        _save_png(
+        save_figure(
             LearningCurveDisplay.from_estimator(pipe), staging / "learning_curves.png"
         )
-        _save_png(
+        save_figure(
             plot_confusion_matrix(pipe, X_test, y_test),
             staging / "confusion_matrix.png",
         )
-        _save_png(
-            MisclassifiedDisplay.from_estimator(pipe, X_test, y_test),
+        save_figure(
+            MisclassifiedDisplay.from_predictions(
+                X_test, y_test, proba, classes=pipe.classes_
+            ),
             staging / "misclassified.png",
         )
         (staging / RUN_MARKER).write_text(json.dumps(metrics, indent=2) + "\n")
@@ -518,10 +519,11 @@ def cmd_evaluate(args):
     X, y = _load_labelled(args.data, "evaluate")
     _import_keras_quietly()
     from .persistence import load_model
-    from .plotting import plot_confusion_matrix
+    from .plotting import plot_confusion_matrix, save_figure
 
     model = load_model(args.model)
-    metrics, pred = _metrics(model, X, y)
+    metrics, proba = _metrics(model, X, y)
+    pred = model.classes_[proba.argmax(axis=1)]
     print(
         f"accuracy {metrics['test_accuracy']:.4f} on {metrics['n_test']} images "
         f"(log loss {metrics['test_loss']:.4f})"
@@ -533,11 +535,7 @@ def cmd_evaluate(args):
             tmp.write_text(json.dumps(metrics, indent=2) + "\n")
     if args.confusion_matrix is not None:
         with _atomic_file(args.confusion_matrix) as tmp:
-            display = plot_confusion_matrix(model, X, y)
-            display.figure_.savefig(tmp, format="png", dpi=100, bbox_inches="tight")
-            import matplotlib.pyplot as plt
-
-            plt.close(display.figure_)
+            save_figure(plot_confusion_matrix(model, X, y), tmp)
     return 0
 
 
