@@ -16,6 +16,7 @@ _LAZY = {
     "PixelScaler": "sk_mnist.preprocessing",
     "build_dense_mlp": "sk_mnist.model",
     "DenseMLPClassifier": "sk_mnist.estimator",
+    "HOMEWORK_PARAMS": "sk_mnist.estimator",
     "make_mnist_pipeline": "sk_mnist.pipeline",
     "save_model": "sk_mnist.persistence",
     "load_model": "sk_mnist.persistence",

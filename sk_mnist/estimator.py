@@ -10,8 +10,11 @@ parameter and input validation, label encoding and the training loop.
 """
 
 import contextlib
+import functools
+import math
 import random
 from numbers import Integral, Real
+from types import MappingProxyType
 
 import keras
 import numpy as np
@@ -27,7 +30,26 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from .model import ACTIVATIONS, build_dense_mlp
 
-__all__ = ["DenseMLPClassifier"]
+__all__ = ["DenseMLPClassifier", "HOMEWORK_PARAMS"]
+
+#: The classic Keras homework's training recipe as DenseMLPClassifier
+#: parameters: ``make_mnist_pipeline(**HOMEWORK_PARAMS)`` trains exactly the
+#: homework's network (Dense 1024-512-256 relu, Adam 1e-3, batch 32, 20
+#: epochs, no schedule, no early stopping).
+HOMEWORK_PARAMS = MappingProxyType(
+    {
+        "hidden_layer_sizes": (1024, 512, 256),
+        "activation": "relu",
+        "dropout": 0.0,
+        "alpha": 0.0,
+        "optimizer": "adam",
+        "learning_rate": 1e-3,
+        "learning_rate_schedule": "constant",
+        "batch_size": 32,
+        "epochs": 20,
+        "early_stopping": False,
+    }
+)
 
 OPTIMIZERS = frozenset(
     {
@@ -48,6 +70,38 @@ OPTIMIZERS = frozenset(
 # Prefixes of the scikeras-style routed parameters this class honours.
 _ROUTES = ("fit", "compile", "predict", "optimizer", "callbacks")
 _MIN_PREDICT_BATCH = 1024
+_PREDICT_CHUNK = 4096
+# Samples per compiled call of the training step (``steps_per_execution``):
+# fewer round trips between Python and the backend at small batch sizes.
+_SAMPLES_PER_EXECUTION = 2048
+_XLA_MIN_WORK = 200_000
+
+
+def _cosine(epoch, lr, *, base, epochs):
+    """Half-cosine learning rate for ``epoch`` (0-based) of ``epochs``."""
+    return base * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
+
+
+def _speed_settings(estimator, work):
+    """``compile`` arguments that make training faster without changing it.
+
+    Several batches per compiled call (``steps_per_execution``) save the
+    Python round trip per batch, which dominates small batches on CPU. On
+    TensorFlow, XLA (``jit_compile``) fuses each layer's ops; Keras leaves it
+    off on CPU-only machines, and its compile time (~1 s for the homework
+    network) only pays off on large fits, so it is switched on from
+    ``work`` (samples times epochs) of ``_XLA_MIN_WORK``. JAX always compiles
+    with XLA; the torch backend supports neither.
+    """
+    backend = keras.backend.backend()
+    if backend == "torch":
+        return {}
+    settings = {
+        "steps_per_execution": max(1, _SAMPLES_PER_EXECUTION // estimator.batch_size)
+    }
+    if backend == "tensorflow" and work >= _XLA_MIN_WORK:
+        settings["jit_compile"] = True
+    return settings
 
 
 @contextlib.contextmanager
@@ -69,11 +123,18 @@ class DenseMLPClassifier(KerasClassifier):
     """Dense multi-layer perceptron classifier on Keras 3, sklearn-compatible.
 
     The network of the classic MNIST homework (Dense 1024-512-256 relu,
-    softmax output, Adam 1e-3, batch 32, 20 epochs) as a scikit-learn
-    classifier built on scikeras' ``KerasClassifier``. Every training setting
-    is a flat parameter, so ``clone``, ``get_params`` and ``GridSearchCV`` see
-    it. Inputs are used as given: put :class:`~sk_mnist.PixelScaler` in front
-    (see :func:`~sk_mnist.make_mnist_pipeline`) to scale grey levels.
+    softmax output, Adam) as a scikit-learn classifier built on scikeras'
+    ``KerasClassifier``. Every training setting is a flat parameter, so
+    ``clone``, ``get_params`` and ``GridSearchCV`` see it. Inputs are used as
+    given: put :class:`~sk_mnist.PixelScaler` in front (see
+    :func:`~sk_mnist.make_mnist_pipeline`) to scale grey levels.
+
+    The training defaults (batch 128, learning rate 2e-3 on a cosine
+    schedule, 15 epochs) were chosen by measurement: on Fashion-MNIST they
+    reach the homework recipe's test accuracy in about a fifth of its time,
+    and on the MNIST sample they are less sensitive to the seed (see
+    ``docs/benchmarks.md``). ``DenseMLPClassifier(**HOMEWORK_PARAMS)`` is the
+    homework's recipe (batch 32, constant 1e-3, 20 epochs).
 
     Parameters
     ----------
@@ -92,11 +153,18 @@ class DenseMLPClassifier(KerasClassifier):
         Name of a Keras optimizer (``adam``, ``adamw``, ``sgd``, ``rmsprop``,
         ``nadam``, ...). Extra optimizer arguments can be routed with
         ``optimizer__<name>=value`` (for example ``optimizer__beta_1=0.8``).
-    learning_rate : float, default=1e-3
-        Learning rate of the optimizer.
-    batch_size : int, default=32
+    learning_rate : float, default=2e-3
+        Learning rate of the optimizer (the initial one under a schedule).
+    learning_rate_schedule : {"constant", "cosine"}, default="cosine"
+        ``"cosine"`` lowers the learning rate after every epoch along half a
+        cosine, from ``learning_rate`` in the first epoch towards 0 after
+        ``epochs`` epochs; each :meth:`fit` (also a warm-started one) runs
+        one such cycle, and :meth:`partial_fit` always uses
+        ``learning_rate``. The rate of each epoch is recorded in
+        ``history_["learning_rate"]``.
+    batch_size : int, default=128
         Samples per gradient update.
-    epochs : int, default=20
+    epochs : int, default=15
         Maximum number of passes over the training data.
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified),
@@ -143,8 +211,8 @@ class DenseMLPClassifier(KerasClassifier):
     model_ : keras.Model
         The trained Keras network.
     history_ : dict of str to list of float
-        Per-epoch ``loss`` and ``accuracy``, plus ``val_loss`` and
-        ``val_accuracy`` when validating.
+        Per-epoch ``loss``, ``accuracy`` and ``learning_rate``, plus
+        ``val_loss`` and ``val_accuracy`` when validating.
     n_iter_ : int
         Number of epochs run (fewer than ``epochs`` after early stopping).
 
@@ -152,6 +220,17 @@ class DenseMLPClassifier(KerasClassifier):
     --------
     sk_mnist.make_mnist_pipeline : PixelScaler followed by this classifier.
     sklearn.neural_network.MLPClassifier : The NumPy implementation.
+
+    Notes
+    -----
+    Training runs ``max(1, 2048 // batch_size)`` batches per compiled call
+    (Keras' ``steps_per_execution``), and on TensorFlow compiles with XLA
+    once a fit is large enough to pay for the compilation (samples times
+    epochs of at least 200,000). Neither changes the numbers, only the time;
+    override them with ``compile__steps_per_execution=1`` or
+    ``compile__jit_compile=False``. Per-batch callbacks are then called once
+    per compiled call. On CPU, Keras' JAX backend (``KERAS_BACKEND=jax``)
+    trains this network faster than TensorFlow at small batch sizes.
 
     Examples
     --------
@@ -176,6 +255,7 @@ class DenseMLPClassifier(KerasClassifier):
         "alpha": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "epochs": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
@@ -197,9 +277,10 @@ class DenseMLPClassifier(KerasClassifier):
         dropout=0.0,
         alpha=0.0,
         optimizer="adam",
-        learning_rate=1e-3,
-        batch_size=32,
-        epochs=20,
+        learning_rate=2e-3,
+        learning_rate_schedule="cosine",
+        batch_size=128,
+        epochs=15,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=5,
@@ -217,6 +298,7 @@ class DenseMLPClassifier(KerasClassifier):
         self.alpha = alpha
         self.optimizer = optimizer
         self.learning_rate = learning_rate
+        self.learning_rate_schedule = learning_rate_schedule
         self.batch_size = batch_size
         self.epochs = epochs
         self.early_stopping = early_stopping
@@ -340,7 +422,7 @@ class DenseMLPClassifier(KerasClassifier):
         }
 
     # --------------------------------------------------------------- training
-    def _build_model(self, hidden_layer_sizes, seed):
+    def _build_model(self, hidden_layer_sizes, seed, work):
         # Drop Keras' global graph and name state from earlier fits so that a
         # grid search's hundredth fit is as fast and as lean as its first.
         keras.backend.clear_session()
@@ -357,7 +439,8 @@ class DenseMLPClassifier(KerasClassifier):
         optimizer = optimizer_cls(
             learning_rate=self.learning_rate, **self._routed("optimizer")
         )
-        compile_kwargs = {"metrics": ["accuracy"], **self._routed("compile")}
+        compile_kwargs = {"metrics": ["accuracy"], **_speed_settings(self, work)}
+        compile_kwargs.update(self._routed("compile"))
         model.compile(
             optimizer=optimizer,
             loss="sparse_categorical_crossentropy",
@@ -402,6 +485,7 @@ class DenseMLPClassifier(KerasClassifier):
                     restore_best_weights=True,
                 )
             )
+        callbacks.extend(self._schedule_callbacks(epochs))
         fit_kwargs = {
             "batch_size": self.batch_size,
             "verbose": self.verbose,
@@ -411,8 +495,13 @@ class DenseMLPClassifier(KerasClassifier):
         fit_kwargs.pop("callbacks", None)
         with _seeded(seed):
             if first_call or not hasattr(self, "model_"):
-                self.model_ = self._build_model(hidden_layer_sizes, seed)
+                self.model_ = self._build_model(
+                    hidden_layer_sizes, seed, work=X.shape[0] * epochs
+                )
                 self.history_ = {}
+            else:
+                # A cosine cycle of an earlier fit leaves its last rate behind.
+                self.model_.optimizer.learning_rate = float(self.learning_rate)
             history = self.model_.fit(
                 X,
                 y_idx,
@@ -422,10 +511,22 @@ class DenseMLPClassifier(KerasClassifier):
                 callbacks=callbacks,
                 **fit_kwargs,
             )
-        for key, values in history.history.items():
+        logs = dict(history.history)
+        if "learning_rate" not in logs:  # no schedule: the rate was constant
+            logs["learning_rate"] = [self.learning_rate] * len(logs.get("loss", ()))
+        for key, values in logs.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         self.n_iter_ = len(self.history_.get("loss", ()))
         return self
+
+    def _schedule_callbacks(self, epochs):
+        """Keras callbacks that carry out ``learning_rate_schedule``."""
+        if self.learning_rate_schedule == "cosine" and epochs > 1:
+            cosine = functools.partial(
+                _cosine, base=float(self.learning_rate), epochs=epochs
+            )
+            return [keras.callbacks.LearningRateScheduler(cosine)]
+        return []
 
     def _holdout(self, X, y_idx, sample_weight, rng):
         """Stratified split of the training data for early stopping."""
@@ -532,14 +633,42 @@ class DenseMLPClassifier(KerasClassifier):
     def _predict_raw(self, X):
         check_is_fitted(self)
         X, _ = self._validate_inputs(X, reset=False)
-        predict_kwargs = {
-            "batch_size": max(self.batch_size, _MIN_PREDICT_BATCH),
-            "verbose": 0,
-            **self._routed("predict"),
-        }
         self._initialize_callbacks()  # picks up predict__callbacks set after fit
-        predict_kwargs["callbacks"] = self._predict_callbacks
-        return np.asarray(self.model_.predict(X, **predict_kwargs), dtype=np.float64)
+        routed = self._routed("predict")
+        if routed or self._predict_callbacks:
+            # The user asked for Keras' predict loop (callbacks, batch size).
+            predict_kwargs = {
+                "batch_size": max(self.batch_size, _MIN_PREDICT_BATCH),
+                "verbose": 0,
+                "callbacks": self._predict_callbacks,
+                **routed,
+            }
+            proba = self.model_.predict(X, **predict_kwargs)
+            return np.asarray(proba, dtype=np.float64)
+        return self._forward(X)
+
+    def _forward(self, X):
+        """Softmax outputs, ``_PREDICT_CHUNK`` rows per compiled call.
+
+        Skips ``Model.predict``'s loop (data adapter, callbacks, progress),
+        which costs a third of the time on 10,000 images. The last chunk is
+        zero-padded to a power of two, so that any number of rows reuses a
+        handful of compiled shapes (JAX compiles one program per shape).
+        """
+        n_samples, n_features = X.shape
+        n_outputs = self.model_.output_shape[-1]
+        out = np.empty((n_samples, n_outputs), dtype=np.float64)
+        for start in range(0, n_samples, _PREDICT_CHUNK):
+            chunk = X[start : start + _PREDICT_CHUNK]
+            rows = chunk.shape[0]
+            padded = min(_PREDICT_CHUNK, 1 << max(rows - 1, 0).bit_length())
+            if padded > rows:
+                chunk = np.concatenate(
+                    [chunk, np.zeros((padded - rows, n_features), dtype=chunk.dtype)]
+                )
+            proba = self.model_.predict_on_batch(chunk)
+            out[start : start + rows] = keras.ops.convert_to_numpy(proba)[:rows]
+        return out
 
     def predict_proba(self, X):
         """Class probabilities.

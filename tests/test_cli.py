@@ -87,6 +87,7 @@ def test_train_writes_every_file(run_dir, capsys):
         "loss",
         "val_accuracy",
         "val_loss",
+        "learning_rate",
     ]
     assert history["epoch"].tolist() == [1, 2]
     # with --test, the last validation accuracy is the reported test accuracy
@@ -345,8 +346,33 @@ def test_parser_lists_the_documented_options():
         "--batch-size",
         "--hidden",
         "--learning-rate",
+        "--schedule",
+        "--homework",
         "--dropout",
         "--early-stopping",
         "--seed",
         "--quiet",
     } <= options
+
+
+def test_help_defaults_are_the_estimators():
+    from sk_mnist import DenseMLPClassifier
+    from sk_mnist.cli import _DEFAULTS
+
+    params = DenseMLPClassifier().get_params()
+    assert _DEFAULTS == {name: params[name] for name in _DEFAULTS}
+
+
+def test_homework_flag_trains_the_homework_recipe_and_flags_override(tmp_path):
+    from sk_mnist import HOMEWORK_PARAMS
+
+    out = tmp_path / "hw"
+    args = ["train", "--homework", "--epochs", "1", "--hidden", "16", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    params = json.loads((out / "metrics.json").read_text())["params"]
+    assert params["batch_size"] == HOMEWORK_PARAMS["batch_size"] == 32
+    assert params["learning_rate"] == HOMEWORK_PARAMS["learning_rate"]
+    assert params["learning_rate_schedule"] == "constant"
+    assert params["epochs"] == 1 and params["hidden_layer_sizes"] == [16]
+    history = pd.read_csv(out / "history.csv")
+    assert history["learning_rate"].tolist() == [HOMEWORK_PARAMS["learning_rate"]]

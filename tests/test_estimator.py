@@ -28,11 +28,17 @@ from sklearn.model_selection import (
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 
-from sk_mnist import DenseMLPClassifier, PixelScaler, make_mnist_pipeline
+from sk_mnist import (
+    HOMEWORK_PARAMS,
+    DenseMLPClassifier,
+    PixelScaler,
+    make_mnist_pipeline,
+)
 
 TINY = dict(
     hidden_layer_sizes=(16,),
     learning_rate=0.01,
+    learning_rate_schedule="constant",
     epochs=3,
     batch_size=64,
     random_state=0,
@@ -64,15 +70,25 @@ def test_is_a_classifier_with_right_tags():
     assert not tags.input_tags.sparse and not tags.input_tags.allow_nan
 
 
-def test_defaults_are_the_seed_recipe():
+def test_defaults_keep_the_homework_network_with_a_faster_recipe():
     params = DenseMLPClassifier().get_params()
     assert params["hidden_layer_sizes"] == (1024, 512, 256)
     assert params["activation"] == "relu" and params["optimizer"] == "adam"
-    assert params["learning_rate"] == 1e-3
-    assert params["batch_size"] == 32 and params["epochs"] == 20
     assert params["dropout"] == 0.0 and params["alpha"] == 0.0
+    assert params["learning_rate_schedule"] == "cosine"
     assert params["early_stopping"] is False
     assert params["validation_fraction"] == 0.1 and params["n_iter_no_change"] == 5
+
+
+def test_homework_recipe_is_one_parameter_set_away():
+    params = DenseMLPClassifier(**HOMEWORK_PARAMS).get_params()
+    assert params["hidden_layer_sizes"] == (1024, 512, 256)
+    assert params["learning_rate"] == 1e-3
+    assert params["learning_rate_schedule"] == "constant"
+    assert params["batch_size"] == 32 and params["epochs"] == 20
+    assert params["early_stopping"] is False
+    with pytest.raises(TypeError):
+        HOMEWORK_PARAMS["batch_size"] = 64  # read-only
 
 
 @pytest.mark.parametrize(
@@ -115,7 +131,7 @@ def test_fit_predict_score_contract(digits, fitted):
     np.testing.assert_array_equal(mlp.classes_, np.arange(10))
     assert mlp.n_features_in_ == 64 and mlp.n_classes_ == 10
     assert mlp.n_iter_ == 3
-    assert set(mlp.history_) == {"loss", "accuracy"}
+    assert set(mlp.history_) == {"loss", "accuracy", "learning_rate"}
     assert all(len(v) == 3 for v in mlp.history_.values())
     assert mlp.history_["loss"][-1] < mlp.history_["loss"][0]
 
@@ -218,7 +234,11 @@ def test_early_stopping_stops_and_restores_best_weights(digits):
 
 def test_early_stopping_holds_out_a_stratified_fraction(digits):
     X, y, _, _ = digits
-    clf = DenseMLPClassifier(**{**TINY, "early_stopping": True, "epochs": 2})
+    # One batch per compiled call, so that callbacks see every batch.
+    clf = DenseMLPClassifier(
+        **{**TINY, "early_stopping": True, "epochs": 2},
+        compile__steps_per_execution=1,
+    )
     seen = {}
 
     class Spy(keras.callbacks.Callback):
@@ -231,7 +251,13 @@ def test_early_stopping_holds_out_a_stratified_fraction(digits):
     clf.set_params(callbacks=[Spy()]).fit(X / 255, y)
     # 1200 samples, 10% held out: 1080 train (17 batches of 64), 120 val (2)
     assert seen == {"train_batches": 17, "val_batches": 2}
-    assert set(clf.history_) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(clf.history_) == {
+        "loss",
+        "accuracy",
+        "learning_rate",
+        "val_loss",
+        "val_accuracy",
+    }
 
 
 def test_user_validation_data_inside_pipeline_is_scaled(digits):
@@ -411,3 +437,37 @@ def test_pixel_scaler_in_front_matches_manual_scaling(digits):
 
 def test_runs_on_the_requested_backend():
     assert keras.backend.backend() == os.environ.get("KERAS_BACKEND", "tensorflow")
+
+
+def test_cosine_schedule_lowers_the_rate_each_epoch(digits):
+    X, y, _, _ = digits
+    params = {**TINY, "epochs": 4, "learning_rate_schedule": "cosine"}
+    clf = make_mnist_pipeline(**params).fit(X, y)[-1]
+    expected = [0.01 * 0.5 * (1 + np.cos(np.pi * e / 4)) for e in range(4)]
+    np.testing.assert_allclose(clf.history_["learning_rate"], expected, rtol=1e-6)
+    # partial_fit continues at the base rate, not at the end of the cycle.
+    clf.partial_fit(X / 255, y)
+    assert clf.history_["learning_rate"][-1] == pytest.approx(0.01)
+    assert len(clf.history_["learning_rate"]) == len(clf.history_["loss"]) == 5
+
+
+def test_constant_schedule_records_its_rate(fitted):
+    history = fitted[-1].history_
+    assert history["learning_rate"] == [pytest.approx(0.01)] * 3
+
+
+def test_compiled_training_gives_the_same_model(digits):
+    # Several steps per compiled call, and XLA on TensorFlow, only save time.
+    X, y, X_test, _ = digits
+    # (XLA is switched on for large fits only; force it here.)
+    fast = make_mnist_pipeline(**TINY, compile__jit_compile=True).fit(X, y)
+    plain = make_mnist_pipeline(
+        **TINY, compile__steps_per_execution=1, compile__jit_compile=False
+    ).fit(X, y)
+    assert fast[-1].model_.steps_per_execution > 1
+    np.testing.assert_allclose(
+        fast[-1].history_["loss"], plain[-1].history_["loss"], rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        fast.predict_proba(X_test), plain.predict_proba(X_test), atol=1e-6
+    )
