@@ -18,6 +18,7 @@ _LAZY = {
     "DenseMLPClassifier": "sk_mnist.estimator",
     "HOMEWORK_PARAMS": "sk_mnist.estimator",
     "make_mnist_pipeline": "sk_mnist.pipeline",
+    "make_search": "sk_mnist.search",
     "save_model": "sk_mnist.persistence",
     "load_model": "sk_mnist.persistence",
 }

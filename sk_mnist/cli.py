@@ -64,6 +64,13 @@ examples:
   sk-mnist evaluate --model run1/model --data test.csv.gz --metrics m.json \\
       --confusion-matrix cm.png
 """
+SEARCH_EXAMPLES = """\
+examples:
+  sk-mnist search --grid '{"mlp__hidden_layer_sizes": [[256], [512, 256]],
+                           "mlp__batch_size": [64, 256], "mlp__epochs": [5]}'
+  sk-mnist search --train mnist_train.csv --test mnist_test.csv --grid grid.json \\
+      --n-iter 8 --cv 5 --n-jobs 2 --out search1
+"""
 PREDICT_EXAMPLES = """\
 examples:
   sk-mnist predict --model sk-mnist-run/model --data new_digits.csv \\
@@ -104,6 +111,10 @@ def _positive_float(text):
 
 def _dropout(text):
     return _number(text, float, "a number in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def _folds(text):
+    return _number(text, int, "an integer >= 2", lambda v: v >= 2)
 
 
 def _widths(text):
@@ -285,6 +296,67 @@ def build_parser():
         "then one probability column per class",
     )
     predict.set_defaults(func=cmd_predict)
+
+    search = sub.add_parser(
+        "search",
+        help="grid or randomized search over the pipeline's parameters",
+        description="Cross-validated hyperparameter search. Writes cv_results.csv, "
+        "best_params.json, the refit best model under model/, a plot of the "
+        "mean score per candidate and, with --test, its test metrics.",
+        epilog=SEARCH_EXAMPLES,
+        formatter_class=formatter,
+    )
+    search.add_argument(
+        "--train",
+        metavar="CSV",
+        type=Path,
+        help="training images, Kaggle layout (default: the embedded sample)",
+    )
+    search.add_argument(
+        "--test", metavar="CSV", type=Path, help="test images for the best model"
+    )
+    search.add_argument(
+        "--grid",
+        required=True,
+        metavar="JSON",
+        help="sklearn param_grid as JSON text or a JSON file; with --n-iter, "
+        'values may be distributions such as {"loguniform": [1e-4, 1e-2]}',
+    )
+    search.add_argument(
+        "--n-iter",
+        type=_positive_int,
+        metavar="N",
+        help="sample N candidates (randomized search) instead of the whole grid",
+    )
+    search.add_argument(
+        "--cv", type=_folds, default=3, metavar="K", help="folds (default: 3)"
+    )
+    search.add_argument(
+        "--scoring",
+        default="accuracy",
+        metavar="NAME",
+        help="sklearn scorer name (default: accuracy)",
+    )
+    search.add_argument(
+        "--n-jobs",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="fits run in parallel processes (default: 1)",
+    )
+    search.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path("sk-mnist-search"),
+        help="output directory (default: ./sk-mnist-search); an earlier "
+        "search there is replaced",
+    )
+    search.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
+    )
+    search.add_argument("--quiet", action="store_true", help="no per-fit progress")
+    search.set_defaults(func=cmd_search)
     return parser
 
 
@@ -418,6 +490,9 @@ def _import_keras_quietly():
             import tensorflow as tf
 
             tf.config.list_physical_devices()
+            # A search builds one network per fit; TensorFlow then warns that
+            # "tf.function retracing" happened, which is expected here.
+            tf.get_logger().setLevel("ERROR")
     finally:
         os.dup2(saved, 2)
         os.close(saved)
@@ -597,13 +672,99 @@ def cmd_predict(args):
     return 0
 
 
+def _plain(value):
+    """A JSON- and reader-friendly form of a parameter value."""
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value.item() if hasattr(value, "item") else value
+
+
+def cmd_search(args):
+    """Cross-validated search; write the results and the refit best model."""
+    from .datasets import load_sample
+
+    if args.test is not None and args.train is None:
+        raise UsageError(
+            "--test needs --train (without both, the embedded sample is used)"
+        )
+    if args.train is None:
+        (X_train, y_train), (X_test, y_test) = load_sample()
+    else:
+        X_train, y_train = _load_labelled(args.train, "--train")
+        X_test = y_test = None
+        if args.test is not None:
+            X_test, y_test = _load_labelled(args.test, "--test")
+
+    _import_keras_quietly()
+    import pandas as pd
+    from sklearn.metrics import get_scorer
+
+    from .persistence import save_model
+    from .pipeline import make_mnist_pipeline
+    from .plotting import SearchScoresDisplay, save_figure
+    from .search import make_search
+
+    try:
+        get_scorer(args.scoring)
+    except ValueError:
+        raise UsageError(
+            f"--scoring: unknown scorer {args.scoring!r} (sklearn's "
+            "get_scorer_names() lists them)"
+        ) from None
+    pipeline = make_mnist_pipeline(random_state=args.seed)
+    try:
+        search = make_search(
+            pipeline,
+            args.grid,
+            n_iter=args.n_iter,
+            cv=args.cv,
+            scoring=args.scoring,
+            n_jobs=args.n_jobs,
+            random_state=args.seed,
+            verbose=0 if args.quiet else 2,
+        )
+    except ValueError as err:
+        raise UsageError(f"--grid: {err}") from None
+    with _staged_dir(args.out) as staging:
+        start = time.perf_counter()
+        search.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+        results = pd.DataFrame(search.cv_results_)
+        results.drop(columns="params").to_csv(staging / "cv_results.csv", index=False)
+        best = {name: _plain(value) for name, value in search.best_params_.items()}
+        (staging / "best_params.json").write_text(json.dumps(best, indent=2) + "\n")
+        save_model(search.best_estimator_, staging / "model")
+        save_figure(
+            SearchScoresDisplay.from_estimator(search), staging / "search_scores.png"
+        )
+        metrics = {
+            "best_params": best,
+            f"best_cv_{args.scoring}": float(search.best_score_),
+            "n_candidates": len(results),
+            "cv": args.cv,
+            "search_seconds": round(seconds, 3),
+            "n_train": int(len(y_train)),
+            "versions": _versions(),
+        }
+        if X_test is not None:
+            test_metrics, _ = _metrics(search.best_estimator_, X_test, y_test)
+            metrics.update(test_metrics)
+        (staging / RUN_MARKER).write_text(json.dumps(metrics, indent=2) + "\n")
+    summary = f"best {args.scoring} {search.best_score_:.4f} (cv={args.cv}) with {best}"
+    if X_test is not None:
+        summary += f"; test accuracy {metrics['test_accuracy']:.4f}"
+    print(f"{summary}; {len(results)} candidates in {seconds:.1f} s")
+    print(f"results in {args.out}/: model/, cv_results.csv, best_params.json, ...")
+    return 0
+
+
 def main(argv=None):
     """Entry point of the ``sk-mnist`` console script; returns the exit status."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        if args.command == "train":
+        if args.command in ("train", "search"):
             import matplotlib
 
             matplotlib.use("Agg")

@@ -1,0 +1,216 @@
+"""Hyperparameter search over the MNIST pipeline: grids from JSON, checked early.
+
+A grid is sklearn's ``param_grid`` (``{"mlp__batch_size": [64, 256], ...}``)
+written as JSON. Lists are the candidate values (JSON lists inside lists become
+tuples, as ``hidden_layer_sizes`` wants); with ``n_iter`` a value can also be a
+scipy distribution written as ``{"loguniform": [1e-4, 1e-2]}``,
+``{"uniform": [low, high]}`` or ``{"randint": [low, high]}``. Every key and
+every listed value is checked against the pipeline's parameters before any
+training starts, so a typo fails in a second, not after an hour.
+"""
+
+import difflib
+import json
+from numbers import Integral, Real
+from pathlib import Path
+
+from scipy import stats
+from sklearn.base import clone
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+__all__ = ["parse_grid", "make_search"]
+
+_DISTRIBUTIONS = {
+    # name: (scipy constructor from [a, b], accepted bounds)
+    "loguniform": lambda a, b: stats.loguniform(a, b),
+    "uniform": lambda a, b: stats.uniform(a, b - a),
+    "randint": lambda a, b: stats.randint(a, b),
+}
+
+
+def _tuples(value):
+    """JSON lists nested in a candidate become tuples (``[[256], [512, 256]]``)."""
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
+
+
+def _distribution(key, spec, randomized):
+    if len(spec) != 1 or next(iter(spec)) not in _DISTRIBUTIONS:
+        raise ValueError(
+            f"grid key {key!r}: a distribution is one of "
+            f"{', '.join(repr(n) for n in _DISTRIBUTIONS)} with [low, high], got "
+            f"{json.dumps(spec)}"
+        )
+    if not randomized:
+        raise ValueError(
+            f"grid key {key!r}: distributions need --n-iter (a randomized search); "
+            "an exhaustive grid takes lists only"
+        )
+    ((name, bounds),) = spec.items()
+    if (
+        not isinstance(bounds, list)
+        or len(bounds) != 2
+        or not all(isinstance(b, Real) and not isinstance(b, bool) for b in bounds)
+        or not bounds[0] < bounds[1]
+        or (name == "loguniform" and bounds[0] <= 0)
+        or (name == "randint" and not all(isinstance(b, Integral) for b in bounds))
+    ):
+        raise ValueError(
+            f"grid key {key!r}: {name} needs [low, high] with low < high"
+            + (" and low > 0" if name == "loguniform" else "")
+            + (", integers" if name == "randint" else "")
+            + f", got {json.dumps(bounds)}"
+        )
+    return _DISTRIBUTIONS[name](*bounds)
+
+
+def _check_value(pipeline, key, value):
+    """Raise ValueError naming ``key`` when ``value`` is not a valid setting."""
+    candidate = clone(pipeline)
+    try:
+        candidate.set_params(**{key: value})
+        for _, step in candidate.steps:
+            if hasattr(step, "_check_params"):  # DenseMLPClassifier
+                step._check_params()
+            elif hasattr(step, "_parameter_constraints"):
+                step._validate_params()
+    except (ValueError, TypeError) as err:
+        reason = str(err).splitlines()[0]
+        raise ValueError(
+            f"grid key {key!r}: value {value!r} is invalid: {reason}"
+        ) from None
+
+
+def parse_grid(grid, pipeline, *, randomized=False):
+    """Read and check a search grid for ``pipeline``.
+
+    Parameters
+    ----------
+    grid : str, path or dict
+        JSON text, the path of a JSON file, or an already parsed dict.
+    pipeline : sklearn.pipeline.Pipeline
+        The pipeline to search (its ``get_params()`` names the valid keys).
+    randomized : bool, default=False
+        Whether distributions are allowed (a randomized search).
+
+    Returns
+    -------
+    grid : dict
+        Parameter name to list of candidates (or scipy distribution).
+
+    Raises
+    ------
+    ValueError
+        A one-line message naming the offending key: not JSON, not an object,
+        an unknown parameter, an empty list, or a value the parameter rejects.
+
+    Examples
+    --------
+    >>> from sk_mnist import make_mnist_pipeline
+    >>> from sk_mnist.search import parse_grid
+    >>> parse_grid('{"mlp__hidden_layer_sizes": [[256], [512, 256]]}',
+    ...            make_mnist_pipeline())
+    {'mlp__hidden_layer_sizes': [(256,), (512, 256)]}
+    """
+    if not isinstance(grid, dict):
+        text = str(grid)
+        path = Path(text)
+        if not text.lstrip().startswith("{") and path.is_file():
+            text = path.read_text()
+        try:
+            grid = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"the grid is not valid JSON (and not a file): {err}"
+            ) from None
+    if not isinstance(grid, dict) or not grid:
+        raise ValueError(
+            'the grid must be a non-empty JSON object such as {"mlp__batch_size": '
+            "[64, 256]}"
+        )
+    valid = pipeline.get_params()
+    parsed = {}
+    for key, values in grid.items():
+        if key not in valid:
+            hint = difflib.get_close_matches(key, valid, n=1)
+            hint = (
+                f"did you mean {hint[0]!r}?"
+                if hint
+                else (
+                    "parameters look like 'mlp__batch_size' (see pipeline.get_params())"
+                )
+            )
+            raise ValueError(
+                f"grid key {key!r} is not a parameter of the pipeline; {hint}"
+            )
+        if isinstance(values, dict):
+            parsed[key] = _distribution(key, values, randomized)
+            continue
+        if not isinstance(values, list) or not values:
+            raise ValueError(
+                f"grid key {key!r}: expected a non-empty list of values, got "
+                f"{json.dumps(values)}"
+            )
+        values = [_tuples(v) for v in values]
+        for value in values:
+            _check_value(pipeline, key, value)
+        parsed[key] = values
+    return parsed
+
+
+def make_search(
+    pipeline,
+    grid,
+    *,
+    n_iter=None,
+    cv=3,
+    scoring="accuracy",
+    n_jobs=None,
+    random_state=None,
+    verbose=0,
+):
+    """A ``GridSearchCV`` (or ``RandomizedSearchCV`` with ``n_iter``) over ``grid``.
+
+    Parameters
+    ----------
+    pipeline : sklearn.pipeline.Pipeline
+        The pipeline to tune, for example ``make_mnist_pipeline(epochs=5)``.
+    grid : str, path or dict
+        The grid, checked by :func:`parse_grid`.
+    n_iter : int, default=None
+        Number of sampled candidates; None searches the whole grid.
+    cv : int or cross-validation generator, default=3
+        Folds (stratified for this classifier).
+    scoring : str, default="accuracy"
+        An sklearn scorer name.
+    n_jobs : int, default=None
+        Parallel fits (joblib processes).
+    random_state : int or None, default=None
+        Seeds the candidate sampling of a randomized search.
+    verbose : int, default=0
+        sklearn's search verbosity.
+
+    Returns
+    -------
+    search : GridSearchCV or RandomizedSearchCV
+        Not fitted; ``refit=True``.
+
+    Examples
+    --------
+    >>> from sk_mnist import make_mnist_pipeline
+    >>> from sk_mnist.search import make_search
+    >>> search = make_search(make_mnist_pipeline(epochs=2),
+    ...                      {"mlp__batch_size": [64, 256]}, cv=2)
+    >>> type(search).__name__, search.cv
+    ('GridSearchCV', 2)
+    """
+    param_grid = parse_grid(grid, pipeline, randomized=n_iter is not None)
+    get_scorer(scoring)  # an unknown name fails now, not after the first fit
+    common = dict(scoring=scoring, cv=cv, n_jobs=n_jobs, refit=True, verbose=verbose)
+    if n_iter is None:
+        return GridSearchCV(pipeline, param_grid, **common)
+    return RandomizedSearchCV(
+        pipeline, param_grid, n_iter=n_iter, random_state=random_state, **common
+    )

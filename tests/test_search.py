@@ -1,0 +1,176 @@
+"""Search grids from JSON, make_search, SearchScoresDisplay and `sk-mnist search`."""
+
+import json
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+from sk_mnist import make_mnist_pipeline
+from sk_mnist.cli import main
+from sk_mnist.plotting import SearchScoresDisplay
+from sk_mnist.search import make_search, parse_grid
+
+matplotlib.use("Agg")
+
+TINY_GRID = {
+    "mlp__hidden_layer_sizes": [[16], [32]],
+    "mlp__epochs": [1],
+    "mlp__batch_size": [256],
+}
+
+
+@pytest.fixture(scope="module")
+def pipe():
+    return make_mnist_pipeline()
+
+
+def test_grid_lists_become_tuples_and_files_are_read(pipe, tmp_path):
+    text = json.dumps({"mlp__hidden_layer_sizes": [[256], [512, 256]]})
+    expected = {"mlp__hidden_layer_sizes": [(256,), (512, 256)]}
+    assert parse_grid(text, pipe) == expected
+    path = tmp_path / "grid.json"
+    path.write_text(text)
+    assert parse_grid(str(path), pipe) == expected
+
+
+def test_distributions_only_in_a_randomized_search(pipe):
+    grid = {"mlp__learning_rate": {"loguniform": [1e-4, 1e-2]}}
+    dist = parse_grid(grid, pipe, randomized=True)["mlp__learning_rate"]
+    draws = dist.rvs(size=200, random_state=0)
+    assert 1e-4 <= draws.min() and draws.max() <= 1e-2
+    with pytest.raises(ValueError, match="'mlp__learning_rate': distributions need"):
+        parse_grid(grid, pipe)
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "non-empty JSON object"),
+        ({"mlp__dropuot": [0.1]}, "'mlp__dropuot' is not a parameter.*'mlp__dropout'"),
+        ({"mlp__batch_size": []}, "'mlp__batch_size': expected a non-empty list"),
+        ({"mlp__batch_size": 64}, "'mlp__batch_size': expected a non-empty list"),
+        ({"mlp__dropout": [0.1, 1.5]}, "'mlp__dropout': value 1.5 is invalid"),
+        ({"mlp__epochs": ["5"]}, "'mlp__epochs': value '5' is invalid"),
+        ({"mlp__hidden_layer_sizes": [[10, -3]]}, "value \\(10, -3\\) is invalid"),
+        ({"mlp__activation": ["bogus"]}, "'mlp__activation': value 'bogus'"),
+        ({"mlp__alpha": {"loguniform": [0, 1]}}, "loguniform needs .*low > 0"),
+        ({"mlp__epochs": {"randint": [5, 1]}}, "randint needs \\[low, high\\]"),
+        ({"mlp__alpha": {"normal": [0, 1]}}, "a distribution is one of"),
+    ],
+)
+def test_bad_grids_fail_naming_the_key(pipe, grid, message):
+    with pytest.raises(ValueError, match=message) as info:
+        parse_grid(grid, pipe, randomized=True)
+    assert "\n" not in str(info.value)
+
+
+def test_make_search_picks_the_search_and_checks_scoring(pipe):
+    assert isinstance(make_search(pipe, TINY_GRID), GridSearchCV)
+    randomized = make_search(pipe, TINY_GRID, n_iter=2, random_state=0)
+    assert isinstance(randomized, RandomizedSearchCV) and randomized.n_iter == 2
+    with pytest.raises(ValueError, match="scoring"):
+        make_search(pipe, TINY_GRID, scoring="acc")
+
+
+def test_search_runs_and_refits_the_best(digits_uint8):
+    X, y = digits_uint8
+    grid = {**TINY_GRID, "mlp__epochs": [10], "mlp__batch_size": [64]}
+    search = make_search(make_mnist_pipeline(random_state=0), grid, cv=2)
+    search.fit(X, y)
+    assert len(search.cv_results_["params"]) == 2
+    assert search.best_params_["mlp__hidden_layer_sizes"] in [(16,), (32,)]
+    assert search.best_estimator_.score(X, y) > 0.8
+    assert search.best_score_ == max(search.cv_results_["mean_test_score"])
+
+
+@pytest.fixture(scope="module")
+def digits_uint8():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return np.round(X * 255 / 16).astype(np.uint8), y
+
+
+def test_scores_display_orders_best_first_with_error_bars():
+    results = {
+        "params": [
+            {"mlp__batch_size": 64, "mlp__epochs": 5},
+            {"mlp__batch_size": 256, "mlp__epochs": 5},
+            {"mlp__batch_size": 128, "mlp__epochs": 5},
+        ],
+        "mean_test_score": [0.90, 0.95, 0.92],
+        "std_test_score": [0.01, 0.02, 0.03],
+    }
+    disp = SearchScoresDisplay.from_cv_results(results)
+    # only the parameter that varies labels the bars
+    assert disp.labels_ == ["batch_size=256", "batch_size=128", "batch_size=64"]
+    widths = [bar.get_width() for bar in disp.bars_]
+    assert widths == [0.95, 0.92, 0.90]
+    top = max(disp.bars_, key=lambda bar: bar.get_y())
+    assert top.get_width() == 0.95  # the best candidate is drawn on top
+
+
+def test_scores_display_rejects_what_is_not_cv_results():
+    with pytest.raises(ValueError, match="mean_test_score"):
+        SearchScoresDisplay.from_cv_results({"params": [{}]})
+    with pytest.raises(ValueError, match="fit the search first"):
+        SearchScoresDisplay.from_estimator(GridSearchCV(make_mnist_pipeline(), {}))
+
+
+def test_cli_search_writes_results_and_a_usable_model(tmp_path, capsys):
+    out = tmp_path / "search"
+    grid = json.dumps(TINY_GRID)
+    assert (
+        main(["search", "--grid", grid, "--cv", "2", "--out", str(out), "--quiet"]) == 0
+    )
+    for name in (
+        "cv_results.csv",
+        "best_params.json",
+        "metrics.json",
+        "search_scores.png",
+    ):
+        assert (out / name).is_file(), name
+    results = pd.read_csv(out / "cv_results.csv")
+    assert len(results) == 2 and "mean_test_score" in results
+    best = json.loads((out / "best_params.json").read_text())
+    assert best["mlp__hidden_layer_sizes"] in ([16], [32])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["n_candidates"] == 2 and metrics["n_test"] == 1000
+    assert 0.5 < metrics["test_accuracy"] <= 1
+    assert "best accuracy" in capsys.readouterr().out
+    # the refit best model is what predict/evaluate load
+    assert (
+        main(
+            ["evaluate", "--model", str(out / "model"), "--data", _sample_csv(tmp_path)]
+        )
+        == 0
+    )
+
+
+def _sample_csv(tmp_path):
+    from sk_mnist.datasets import load_sample, save_mnist_csv
+
+    _, (X_test, y_test) = load_sample()
+    return str(save_mnist_csv(tmp_path / "test.csv", X_test[:200], y_test[:200]))
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--grid", '{"mlp__dropout": [2]}'], "--grid: grid key 'mlp__dropout'"),
+        (["--grid", '{"mlp__nope": [1]}'], "--grid: grid key 'mlp__nope'"),
+        (["--grid", "{}"], "--grid: the grid must be a non-empty"),
+        (["--grid", '{"mlp__epochs": [1]}', "--scoring", "acc"], "--scoring: unknown"),
+        (["--grid", '{"mlp__epochs": [1]}', "--cv", "1"], "--cv: expected an integer"),
+    ],
+)
+def test_cli_bad_search_input_exits_2_before_training(tmp_path, capsys, args, message):
+    out = tmp_path / "search"
+    assert main(["search", *args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
+    assert not out.exists()
