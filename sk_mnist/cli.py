@@ -131,6 +131,22 @@ def _widths(text):
     return widths
 
 
+def _add_run_options(parser, default_out, progress):
+    """--out, --seed and --quiet, shared by the commands that write a run."""
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path(default_out),
+        help=f"output directory (default: ./{default_out}); an earlier run "
+        "there is replaced",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
+    )
+    parser.add_argument("--quiet", action="store_true", help=f"no {progress}")
+
+
 def build_parser():
     """Return the ``sk-mnist`` argument parser (used by ``main`` and the docs)."""
     parser = _Parser(
@@ -165,14 +181,6 @@ def build_parser():
         metavar="CSV",
         type=Path,
         help="test images; without it, a stratified 20%% hold-out of --train is used",
-    )
-    train.add_argument(
-        "--out",
-        metavar="DIR",
-        type=Path,
-        default=Path("sk-mnist-run"),
-        help="output directory (default: ./sk-mnist-run); an earlier "
-        "run there is replaced",
     )
     train.add_argument(
         "--homework",
@@ -224,10 +232,7 @@ def build_parser():
         help="stop when the accuracy on a 10%% hold-out of the training "
         "data stops improving, and keep the best weights",
     )
-    train.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
-    )
-    train.add_argument("--quiet", action="store_true", help="no per-epoch progress")
+    _add_run_options(train, "sk-mnist-run", "per-epoch progress")
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser(
@@ -344,18 +349,7 @@ def build_parser():
         metavar="N",
         help="fits run in parallel processes (default: 1)",
     )
-    search.add_argument(
-        "--out",
-        metavar="DIR",
-        type=Path,
-        default=Path("sk-mnist-search"),
-        help="output directory (default: ./sk-mnist-search); an earlier "
-        "search there is replaced",
-    )
-    search.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
-    )
-    search.add_argument("--quiet", action="store_true", help="no per-fit progress")
+    _add_run_options(search, "sk-mnist-search", "per-fit progress")
     search.set_defaults(func=cmd_search)
     return parser
 
