@@ -38,6 +38,7 @@ Exits with status 1 when a target of the performance issue is missed.
 """
 
 import argparse
+import importlib.metadata
 import json
 import os
 import resource
@@ -110,20 +111,23 @@ def _synthetic(n_train=60_000, n_test=10_000):
     return (*draw(n_train), *draw(n_test))
 
 
+def _macs(layers):
+    """Multiply-adds per sample of each Dense layer."""
+    return [a * b for a, b in zip(layers[:-1], layers[1:], strict=True)]
+
+
 def epoch_flops(n_samples, layers=(N_FEATURES, *HIDDEN, N_CLASSES)):
     """Multiply-add FLOPs of one training epoch of a Dense stack.
 
     Forward ``2*sum(in*out)`` per sample, backward as much again for the
     weight gradients plus the input gradients of every layer but the first.
     """
-    macs = [a * b for a, b in zip(layers[:-1], layers[1:], strict=True)]
+    macs = _macs(layers)
     return 2 * n_samples * (2 * sum(macs) + sum(macs[1:]))
 
 
 def forward_flops(n_samples, layers=(N_FEATURES, *HIDDEN, N_CLASSES)):
-    return (
-        2 * n_samples * sum(a * b for a, b in zip(layers[:-1], layers[1:], strict=True))
-    )
+    return 2 * n_samples * sum(_macs(layers))
 
 
 def matmul_gflops(n=2048, repeat=7):
@@ -507,18 +511,20 @@ def print_table(rows, ref):
 
 def csv_loader_ratio(X, y, repeat):
     """load_mnist_csv / bare pandas.read_csv on the training images as CSV."""
-    import pandas as pd
+    # bench_load_csv's loaders, alternated and best of ``repeat`` as there.
+    from bench_load_csv import LOADERS
 
-    from sk_mnist.datasets import load_mnist_csv, save_mnist_csv
+    from sk_mnist.datasets import save_mnist_csv
 
+    pandas_loader, ours = LOADERS  # bare pandas first, then load_mnist_csv
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "train.csv")
         save_mnist_csv(path, X, y)
-        times = {"pandas": [], "ours": []}
+        times = {name: [] for name in LOADERS}
         for _ in range(repeat):
-            times["pandas"].append(_timed(lambda: pd.read_csv(path, dtype="uint8")))
-            times["ours"].append(_timed(lambda: load_mnist_csv(path)))
-    return min(times["pandas"]), min(times["ours"])
+            for name, load in LOADERS.items():
+                times[name].append(_timed(lambda load=load: load(path)))
+    return min(times[pandas_loader]), min(times[ours])
 
 
 def main(argv=None):
@@ -559,12 +565,12 @@ def main(argv=None):
     if "e" in letters and not _torch_available():
         print("(e) torch-loop skipped: torch is not installed")
         letters.remove("e")
-    import keras
-
+    # The children train; importing Keras here would only slow the driver.
+    keras_version = importlib.metadata.version("keras")
     print(f"data: {source}; train {X.shape}, test {X_test.shape}")
     print(
         f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, Keras "
-        f"{keras.__version__}, backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}"
+        f"{keras_version}, backend {os.environ.get('KERAS_BACKEND', 'tensorflow')}"
     )
     gflops = matmul_gflops()
     floor_s = epoch_flops(len(X)) / (gflops * 1e9)

@@ -433,7 +433,8 @@ def _versions():
 
 def _metrics(model, X, y):
     """Accuracy, log loss and per-class report of ``model`` on (X, y), and the
-    class probabilities they came from (so callers need not predict again)."""
+    class probabilities and predictions they came from (so callers need not
+    predict again)."""
     from sklearn.metrics import accuracy_score, classification_report, log_loss
 
     proba = model.predict_proba(X)
@@ -447,12 +448,16 @@ def _metrics(model, X, y):
         for label in model.classes_
         if str(label) in report
     }
-    return {
-        "test_accuracy": float(accuracy_score(y, pred)),
-        "test_loss": float(log_loss(y, proba, labels=model.classes_)),
-        "per_class": per_class,
-        "n_test": int(len(y)),
-    }, proba
+    return (
+        {
+            "test_accuracy": float(accuracy_score(y, pred)),
+            "test_loss": float(log_loss(y, proba, labels=model.classes_)),
+            "per_class": per_class,
+            "n_test": int(len(y)),
+        },
+        proba,
+        pred,
+    )
 
 
 def _load_labelled(path, what):
@@ -462,6 +467,31 @@ def _load_labelled(path, what):
     if y is None:
         raise UsageError(f"{path}: {what} needs a label column, found only 784 pixels")
     return X, y
+
+
+def _load_train_test(args):
+    """``--train``/``--test`` (or the embedded sample): X_train, y_train,
+    X_test, y_test (None without ``--test``) and a description of each."""
+    from .datasets import load_sample
+
+    if args.test is not None and args.train is None:
+        raise UsageError(
+            "--test needs --train (without both, the embedded sample is used)"
+        )
+    if args.train is None:
+        (X_train, y_train), (X_test, y_test) = load_sample()
+        data = {
+            "train": "embedded sample (4,000 images)",
+            "test": "embedded sample (1,000 images)",
+        }
+        return X_train, y_train, X_test, y_test, data
+    X_train, y_train = _load_labelled(args.train, "--train")
+    data = {"train": str(args.train)}
+    X_test = y_test = None
+    if args.test is not None:
+        X_test, y_test = _load_labelled(args.test, "--test")
+        data["test"] = str(args.test)
+    return X_train, y_train, X_test, y_test, data
 
 
 def _import_keras_quietly():
@@ -498,33 +528,16 @@ def cmd_train(args):
     """Train, evaluate on the test set, and write the run directory."""
     from sklearn.model_selection import train_test_split
 
-    from .datasets import load_sample
-
-    if args.test is not None and args.train is None:
-        raise UsageError(
-            "--test needs --train (without both, the embedded sample is used)"
+    X_train, y_train, X_test, y_test, data = _load_train_test(args)
+    if X_test is None:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X_train,
+            y_train,
+            test_size=0.2,
+            stratify=y_train,
+            random_state=args.seed,
         )
-    if args.train is None:
-        (X_train, y_train), (X_test, y_test) = load_sample()
-        data = {
-            "train": "embedded sample (4,000 images)",
-            "test": "embedded sample (1,000 images)",
-        }
-    else:
-        X_train, y_train = _load_labelled(args.train, "--train")
-        data = {"train": str(args.train)}
-        if args.test is not None:
-            X_test, y_test = _load_labelled(args.test, "--test")
-            data["test"] = str(args.test)
-        else:
-            X_train, X_test, y_train, y_test = train_test_split(
-                X_train,
-                y_train,
-                test_size=0.2,
-                stratify=y_train,
-                random_state=args.seed,
-            )
-            data["test"] = f"stratified 20% hold-out of {args.train}"
+        data["test"] = f"stratified 20% hold-out of {args.train}"
 
     _import_keras_quietly()
     import sklearn
@@ -563,13 +576,13 @@ def cmd_train(args):
             pipe.fit(X_train, y_train, **fit_kwargs)
             fit_seconds = time.perf_counter() - start
         mlp = pipe.named_steps["mlp"]
-        metrics, proba = _metrics(pipe, X_test, y_test)
+        metrics, proba, pred = _metrics(pipe, X_test, y_test)
         metrics.update(
             n_train=int(len(y_train)),
             epochs_run=int(mlp.n_iter_),
             fit_seconds=round(fit_seconds, 3),
             params={
-                name: (list(value) if isinstance(value, tuple) else value)
+                name: _plain(value)
                 for name, value in mlp.get_params(deep=False).items()
                 if name in _REPORTED_PARAMS
             },
@@ -592,7 +605,7 @@ def cmd_train(args):
             LearningCurveDisplay.from_estimator(pipe), staging / "learning_curves.png"
         )
         save_figure(
-            plot_confusion_matrix(pipe, X_test, y_test),
+            plot_confusion_matrix(pipe, X_test, y_test, y_pred=pred),
             staging / "confusion_matrix.png",
         )
         save_figure(
@@ -629,8 +642,7 @@ def cmd_evaluate(args):
     from .plotting import plot_confusion_matrix, save_figure
 
     model = load_model(args.model)
-    metrics, proba = _metrics(model, X, y)
-    pred = model.classes_[proba.argmax(axis=1)]
+    metrics, _, pred = _metrics(model, X, y)
     print(
         f"accuracy {metrics['test_accuracy']:.4f} on {metrics['n_test']} images "
         f"(log loss {metrics['test_loss']:.4f})"
@@ -642,7 +654,7 @@ def cmd_evaluate(args):
             tmp.write_text(json.dumps(metrics, indent=2) + "\n")
     if args.confusion_matrix is not None:
         with _atomic_file(args.confusion_matrix) as tmp:
-            save_figure(plot_confusion_matrix(model, X, y), tmp)
+            save_figure(plot_confusion_matrix(model, X, y, y_pred=pred), tmp)
     return 0
 
 
@@ -675,19 +687,7 @@ def _plain(value):
 
 def cmd_search(args):
     """Cross-validated search; write the results and the refit best model."""
-    from .datasets import load_sample
-
-    if args.test is not None and args.train is None:
-        raise UsageError(
-            "--test needs --train (without both, the embedded sample is used)"
-        )
-    if args.train is None:
-        (X_train, y_train), (X_test, y_test) = load_sample()
-    else:
-        X_train, y_train = _load_labelled(args.train, "--train")
-        X_test = y_test = None
-        if args.test is not None:
-            X_test, y_test = _load_labelled(args.test, "--test")
+    X_train, y_train, X_test, y_test, _ = _load_train_test(args)
 
     _import_keras_quietly()
     import pandas as pd
@@ -741,7 +741,7 @@ def cmd_search(args):
             "versions": _versions(),
         }
         if X_test is not None:
-            test_metrics, _ = _metrics(search.best_estimator_, X_test, y_test)
+            test_metrics, _, _ = _metrics(search.best_estimator_, X_test, y_test)
             metrics.update(test_metrics)
         (staging / RUN_MARKER).write_text(json.dumps(metrics, indent=2) + "\n")
     summary = f"best {args.scoring} {search.best_score_:.4f} (cv={args.cv}) with {best}"

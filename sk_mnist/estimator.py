@@ -82,7 +82,7 @@ def _cosine(epoch, lr, *, base, epochs):
     return base * 0.5 * (1.0 + math.cos(math.pi * epoch / epochs))
 
 
-def _speed_settings(estimator, work):
+def _speed_settings(batch_size, work):
     """``compile`` arguments that make training faster without changing it.
 
     Several batches per compiled call (``steps_per_execution``) save the
@@ -96,9 +96,7 @@ def _speed_settings(estimator, work):
     backend = keras.backend.backend()
     if backend == "torch":
         return {}
-    settings = {
-        "steps_per_execution": max(1, _SAMPLES_PER_EXECUTION // estimator.batch_size)
-    }
+    settings = {"steps_per_execution": max(1, _SAMPLES_PER_EXECUTION // batch_size)}
     if backend == "tensorflow" and work >= _XLA_MIN_WORK:
         settings["jit_compile"] = True
     return settings
@@ -439,7 +437,10 @@ class DenseMLPClassifier(KerasClassifier):
         optimizer = optimizer_cls(
             learning_rate=self.learning_rate, **self._routed("optimizer")
         )
-        compile_kwargs = {"metrics": ["accuracy"], **_speed_settings(self, work)}
+        compile_kwargs = {
+            "metrics": ["accuracy"],
+            **_speed_settings(self.batch_size, work),
+        }
         compile_kwargs.update(self._routed("compile"))
         model.compile(
             optimizer=optimizer,
@@ -633,10 +634,10 @@ class DenseMLPClassifier(KerasClassifier):
     def _predict_raw(self, X):
         check_is_fitted(self)
         X, _ = self._validate_inputs(X, reset=False)
-        self._initialize_callbacks()  # picks up predict__callbacks set after fit
-        routed = self._routed("predict")
-        if routed or self._predict_callbacks:
+        routed = self._routed("predict")  # predict__callbacks land here too
+        if routed or self.callbacks:
             # The user asked for Keras' predict loop (callbacks, batch size).
+            self._initialize_callbacks()
             predict_kwargs = {
                 "batch_size": max(self.batch_size, _MIN_PREDICT_BATCH),
                 "verbose": 0,

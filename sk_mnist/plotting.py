@@ -566,7 +566,9 @@ class LearningCurveDisplay:
         return cls(history).plot(axes=axes)
 
 
-def plot_confusion_matrix(estimator, X, y, *, ax=None, normalize=None, **kwargs):
+def plot_confusion_matrix(
+    estimator, X, y, *, y_pred=None, ax=None, normalize=None, **kwargs
+):
     """Draw the confusion matrix of a classifier with sklearn, titled.
 
     A thin wrapper of
@@ -582,6 +584,9 @@ def plot_confusion_matrix(estimator, X, y, *, ax=None, normalize=None, **kwargs)
         Images.
     y : array-like of shape (n_samples,)
         True labels.
+    y_pred : array-like of shape (n_samples,), default=None
+        The estimator's predictions for ``X``, when the caller already has
+        them; None predicts ``X`` here.
     ax : matplotlib Axes, default=None
         Axes to draw on. If None, a new figure and axes are created.
     normalize : {"true", "pred", "all"}, default=None
@@ -617,8 +622,11 @@ def plot_confusion_matrix(estimator, X, y, *, ax=None, normalize=None, **kwargs)
     kwargs.setdefault("colorbar", True)
     if normalize is not None:
         kwargs.setdefault("values_format", ".2f")
-    disp = ConfusionMatrixDisplay.from_estimator(
-        estimator, X, y, normalize=normalize, ax=ax, **kwargs
+    if y_pred is None:
+        y_pred = estimator.predict(X)
+    # What from_estimator does, minus the prediction the caller may have.
+    disp = ConfusionMatrixDisplay.from_predictions(
+        y, y_pred, normalize=normalize, ax=ax, **kwargs
     )
     ax.set_title("Confusion matrix")
     return disp

@@ -69,9 +69,25 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : PixelScaler
             The fitted transformer.
         """
-        X = validate_data(self, X, reset=True, dtype="numeric")
-        _check_pixel_range(X, "PixelScaler.fit")
+        self._checked(X, reset=True)
         return self
+
+    def fit_transform(self, X, y=None):
+        """Fit to ``X`` and scale it, checking the images once rather than twice.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Grey levels in 0-255.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_scaled : ndarray of shape (n_samples, n_features), dtype float32
+            Values in [0, 1].
+        """
+        return self._scale(self._checked(X, reset=True))
 
     def transform(self, X):
         """Divide the grey levels by 255.
@@ -87,9 +103,17 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             Values in [0, 1].
         """
         check_is_fitted(self)
+        return self._scale(self._checked(X, reset=False))
+
+    def _checked(self, X, *, reset):
+        """Validate ``X`` (``n_features_in_``, 0-255) for fit or transform."""
         # "numeric" keeps uint8 input as it is: no float64 copy of the images.
-        X = validate_data(self, X, reset=False, dtype="numeric")
-        _check_pixel_range(X, "PixelScaler.transform")
+        X = validate_data(self, X, reset=reset, dtype="numeric")
+        _check_pixel_range(X, "PixelScaler.fit" if reset else "PixelScaler.transform")
+        return X
+
+    @staticmethod
+    def _scale(X):
         return np.divide(X, np.float32(_MAX_PIXEL), dtype=np.float32)
 
     def inverse_transform(self, X):

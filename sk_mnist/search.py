@@ -21,11 +21,10 @@ from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
 __all__ = ["parse_grid", "make_search"]
 
-_DISTRIBUTIONS = {
-    # name: (scipy constructor from [a, b], accepted bounds)
-    "loguniform": lambda a, b: stats.loguniform(a, b),
-    "uniform": lambda a, b: stats.uniform(a, b - a),
-    "randint": lambda a, b: stats.randint(a, b),
+_DISTRIBUTIONS = {  # name: scipy distribution from [low, high]
+    "loguniform": stats.loguniform,
+    "uniform": lambda low, high: stats.uniform(low, high - low),
+    "randint": stats.randint,
 }
 
 
