@@ -13,6 +13,8 @@ _LAZY = {
     "save_mnist_csv": "sk_mnist.datasets",
     "load_idx": "sk_mnist.datasets",
     "load_sample": "sk_mnist.datasets",
+    "fetch_mnist": "sk_mnist.datasets",
+    "fetch_fashion_mnist": "sk_mnist.datasets",
     "PixelScaler": "sk_mnist.preprocessing",
     "build_dense_mlp": "sk_mnist.model",
     "DenseMLPClassifier": "sk_mnist.estimator",

@@ -12,6 +12,9 @@ unlabelled data).
 * :func:`load_idx` reads LeCun's original IDX files.
 * :func:`load_sample` returns the 4,000 + 1,000 real digits shipped with the
   package.
+* :func:`fetch_mnist` and :func:`fetch_fashion_mnist` download the full data
+  sets once, checked against published checksums, and read them from a cache
+  afterwards (see ``sk_mnist/_fetch.py``).
 
 Malformed input raises ``ValueError`` with a one-line message naming the file
 and, where possible, the line and column at fault.  Only numpy, pandas and the
@@ -35,7 +38,15 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["load_idx", "load_mnist_csv", "load_sample", "save_mnist_csv"]
+__all__ = [
+    "FetchError",
+    "fetch_fashion_mnist",
+    "fetch_mnist",
+    "load_idx",
+    "load_mnist_csv",
+    "load_sample",
+    "save_mnist_csv",
+]
 
 _SIDE = 28
 _PIXELS = _SIDE * _SIDE
@@ -581,3 +592,7 @@ def save_mnist_csv(path, X, y=None):
             os.remove(temp)
         raise
     return path
+
+
+# The downloaders live in their own module, which imports this one lazily.
+from ._fetch import FetchError, fetch_fashion_mnist, fetch_mnist  # noqa: E402
