@@ -57,6 +57,7 @@ examples:
   sk-mnist train --train mnist_train.csv --test mnist_test.csv --out run1
   sk-mnist train --epochs 5 --batch-size 256 --hidden 512,256 --early-stopping
   sk-mnist train --homework                       # the original recipe, batch 32
+  sk-mnist train --dataset mnist                  # all 70,000 digits, downloaded once
 """
 EVALUATE_EXAMPLES = """\
 examples:
@@ -70,6 +71,16 @@ examples:
                            "mlp__batch_size": [64, 256], "mlp__epochs": [5]}'
   sk-mnist search --train mnist_train.csv --test mnist_test.csv --grid grid.json \\
       --n-iter 8 --cv 5 --n-jobs 2 --out search1
+"""
+DOWNLOAD_EXAMPLES = """\
+examples:
+  sk-mnist download                               # MNIST into ~/.cache/sk-mnist
+  sk-mnist download --dataset fashion-mnist --data-home /data/sk-mnist
+  sk-mnist train --dataset mnist                  # then train on it, offline
+
+Without a network, copy mnist.npz or the four IDX .gz files into DIR/mnist
+(DIR/fashion-mnist for Fashion-MNIST) and run this again to check them, or
+train on local CSV files with 'sk-mnist train --train ... --test ...'.
 """
 PREDICT_EXAMPLES = """\
 examples:
@@ -147,6 +158,16 @@ def _add_run_options(parser, default_out, progress):
     parser.add_argument("--quiet", action="store_true", help=f"no {progress}")
 
 
+def _add_data_home(parser):
+    parser.add_argument(
+        "--data-home",
+        metavar="DIR",
+        type=Path,
+        help="where downloaded data sets are kept (default: $SK_MNIST_DATA, "
+        "else ~/.cache/sk-mnist)",
+    )
+
+
 def build_parser():
     """Return the ``sk-mnist`` argument parser (used by ``main`` and the docs)."""
     parser = _Parser(
@@ -182,6 +203,14 @@ def build_parser():
         type=Path,
         help="test images; without it, a stratified 20%% hold-out of --train is used",
     )
+    train.add_argument(
+        "--dataset",
+        choices=("sample", "mnist", "fashion-mnist"),
+        help="the embedded sample (the default), or the full MNIST or "
+        "Fashion-MNIST data, downloaded once into --data-home (see 'sk-mnist "
+        "download'); not with --train/--test",
+    )
+    _add_data_home(train)
     train.add_argument(
         "--homework",
         action="store_true",
@@ -351,6 +380,32 @@ def build_parser():
     )
     _add_run_options(search, "sk-mnist-search", "per-fit progress")
     search.set_defaults(func=cmd_search)
+
+    download = sub.add_parser(
+        "download",
+        help="download the full MNIST or Fashion-MNIST data once, for offline use",
+        description="Download a full data set (60,000 training and 10,000 test "
+        "images) into the data home, checked against its published checksums, "
+        "so that 'sk-mnist train --dataset ...' and fetch_mnist() work offline. "
+        "Data already there is checked, not downloaded again.",
+        epilog=DOWNLOAD_EXAMPLES,
+        formatter_class=formatter,
+    )
+    download.add_argument(
+        "--dataset",
+        choices=("mnist", "fashion-mnist"),
+        default="mnist",
+        help="which data set (default: mnist)",
+    )
+    _add_data_home(download)
+    download.add_argument(
+        "--timeout",
+        type=_positive_float,
+        metavar="SECONDS",
+        help="give up on a server that sends nothing for this long (default: 30)",
+    )
+    download.add_argument("--quiet", action="store_true", help="no progress")
+    download.set_defaults(func=cmd_download)
     return parser
 
 
@@ -474,6 +529,20 @@ def _load_train_test(args):
     X_test, y_test (None without ``--test``) and a description of each."""
     from .datasets import load_sample
 
+    dataset = getattr(args, "dataset", None)
+    if dataset is not None and (args.train is not None or args.test is not None):
+        raise UsageError(
+            f"--dataset {dataset} cannot be combined with --train/--test; "
+            "give one or the other"
+        )
+    if dataset not in (None, "sample"):
+        title, fetched = _fetch_dataset(args)
+        (X_train, y_train), (X_test, y_test) = fetched.train, fetched.test
+        data = {
+            part: f"{title} {part} set ({len(y):,} images, {fetched.folder})"
+            for part, y in (("train", y_train), ("test", y_test))
+        }
+        return X_train, y_train, X_test, y_test, data
     if args.test is not None and args.train is None:
         raise UsageError(
             "--test needs --train (without both, the embedded sample is used)"
@@ -492,6 +561,23 @@ def _load_train_test(args):
         X_test, y_test = _load_labelled(args.test, "--test")
         data["test"] = str(args.test)
     return X_train, y_train, X_test, y_test, data
+
+
+def _fetch_dataset(args):
+    """Fetch ``--dataset`` into ``--data-home``: its title and a _Fetched."""
+    from ._fetch import DATASETS, FetchError, _fetch
+
+    dataset = DATASETS[args.dataset]
+    try:
+        fetched = _fetch(
+            dataset,
+            args.data_home,
+            timeout=getattr(args, "timeout", None),
+            verbose=not args.quiet,
+        )
+    except FetchError as err:
+        raise UsageError(str(err)) from None
+    return dataset.title, fetched
 
 
 def _import_keras_quietly():
@@ -675,6 +761,17 @@ def cmd_predict(args):
     with _atomic_file(args.output) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6g")
     print(f"wrote {len(frame)} predictions to {args.output}")
+    return 0
+
+
+def cmd_download(args):
+    """Download (or check) a full data set in the data home."""
+    title, fetched = _fetch_dataset(args)
+    where = "downloaded into" if fetched.downloaded else "already in"
+    print(
+        f"{title}: {len(fetched.train[1]):,} training and {len(fetched.test[1]):,} "
+        f"test images ({fetched.source}), checked, {where} {fetched.folder}"
+    )
     return 0
 
 

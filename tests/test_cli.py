@@ -208,7 +208,9 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"sk-mnist {__version__}"
 
 
-@pytest.mark.parametrize("command", ["train", "evaluate", "predict", "search"])
+@pytest.mark.parametrize(
+    "command", ["train", "evaluate", "predict", "search", "download"]
+)
 def test_every_subcommand_has_help_with_examples(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])

@@ -1,4 +1,4 @@
-"""fetch_mnist and fetch_fashion_mnist, against a local server.
+"""fetch_mnist, fetch_fashion_mnist and ``sk-mnist download``, against a local server.
 
 Nothing here touches the internet: the files are built from the embedded
 sample, served from 127.0.0.1 with their own checksums, and the data sets'
@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from sk_mnist import _fetch
+from sk_mnist.cli import main
 from sk_mnist.datasets import (
     FetchError,
     fetch_fashion_mnist,
@@ -37,6 +38,7 @@ IDX = [
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 ]
+FAST = ["--epochs", "2", "--hidden", "32", "--batch-size", "128", "--quiet"]
 SAMPLE_COUNTS = ((400,) * 10, (100,) * 10)
 
 
@@ -510,3 +512,54 @@ def test_kaggle_files_with_wrong_counts_are_rejected(kaggle, monkeypatch, home):
     message = one_line(err)
     assert "expected 60000 labelled images" in message and "found 4000" in message
     assert not (home / "mnist").exists()  # the files, then the empty folder
+
+
+# -------------------------------------------------------------- the command
+def test_cli_download_then_train_offline(mnist, home, tmp_path, capsys):
+    assert main(["download", "--data-home", str(home), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("MNIST: 4,000 training and 1,000 test images")
+    assert f"downloaded into {home / 'mnist'}" in out
+    mnist.requests.clear()
+    assert main(["download", "--data-home", str(home)]) == 0
+    assert "already in" in capsys.readouterr().out
+    run = tmp_path / "run"
+    args = ["train", "--dataset", "mnist", "--data-home", str(home), "--out", str(run)]
+    assert main([*args, *FAST]) == 0
+    assert mnist.requests == []
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert (metrics["n_train"], metrics["n_test"]) == (4000, 1000)
+    assert metrics["data"]["train"].startswith("MNIST train set (4,000 images")
+    assert metrics["test_accuracy"] > 0.7
+
+
+def test_cli_download_offline_exits_2_with_one_line(monkeypatch, files, home, capsys):
+    url = closed_port_url()
+    use(monkeypatch, idx_source(files, url), npz_source(files, url))
+    assert main(["download", "--data-home", str(home), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot download MNIST: no net")
+    assert "--train/--test" in err[0]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--dataset", "mnist", "--train", "x.csv"], "cannot be combined"),
+        (["train", "--dataset", "emnist"], "invalid choice: 'emnist'"),
+        (["download", "--timeout", "0"], "--timeout: expected a positive number"),
+    ],
+)
+def test_cli_bad_dataset_options(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_download_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["download", "--help"])
+    text = capsys.readouterr().out
+    assert "examples:" in text and "sk-mnist download --dataset fashion-mnist" in text
