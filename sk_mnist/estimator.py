@@ -28,6 +28,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._threads import limit_backend_threads
 from .model import ACTIVATIONS, build_dense_mlp
 
 __all__ = ["DenseMLPClassifier", "HOMEWORK_PARAMS"]
@@ -421,6 +422,8 @@ class DenseMLPClassifier(KerasClassifier):
 
     # --------------------------------------------------------------- training
     def _build_model(self, hidden_layer_sizes, seed, work):
+        # In a joblib or Dask worker, stay within the worker's share of cores.
+        limit_backend_threads()
         # Drop Keras' global graph and name state from earlier fits so that a
         # grid search's hundredth fit is as fast and as lean as its first.
         keras.backend.clear_session()
