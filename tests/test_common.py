@@ -1,8 +1,10 @@
 """scikit-learn's estimator checks on every public estimator of sk_mnist."""
 
+from sklearn.neighbors import KNeighborsClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_mnist import DenseMLPClassifier, PixelScaler
+from sk_mnist.search import ProgressGridSearchCV, ProgressRandomizedSearchCV
 
 
 def _tiny_mlp():
@@ -37,8 +39,19 @@ EXPECTED_FAILED_CHECKS = {
 }
 
 
+# The searches only change how candidates are scheduled and reported, whatever
+# the estimator, so a cheap one stands in for the network here (as in sklearn's
+# own checks of GridSearchCV); tests/test_search.py runs them on the pipeline.
+_SEARCHES = [
+    ProgressGridSearchCV(KNeighborsClassifier(), {"n_neighbors": [1, 3]}, cv=2),
+    ProgressRandomizedSearchCV(
+        KNeighborsClassifier(), {"n_neighbors": [1, 3, 5]}, n_iter=2, cv=2
+    ),
+]
+
+
 @parametrize_with_checks(
-    [_tiny_mlp(), PixelScaler()],
+    [_tiny_mlp(), PixelScaler(), *_SEARCHES],
     expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
         type(est).__name__, {}
     ),

@@ -1,17 +1,24 @@
 """Search grids from JSON, make_search, SearchScoresDisplay and `sk-mnist search`."""
 
 import json
+import logging
 
 import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
 from sk_mnist import make_mnist_pipeline
 from sk_mnist.cli import main
 from sk_mnist.plotting import SearchScoresDisplay
-from sk_mnist.search import make_search, parse_grid
+from sk_mnist.search import (
+    ProgressGridSearchCV,
+    ProgressRandomizedSearchCV,
+    make_search,
+    parse_grid,
+)
 
 matplotlib.use("Agg")
 
@@ -76,15 +83,62 @@ def test_make_search_picks_the_search_and_checks_scoring(pipe):
         make_search(pipe, TINY_GRID, scoring="acc")
 
 
-def test_search_runs_and_refits_the_best(digits_uint8):
+def _progress(caplog):
+    return [r.getMessage() for r in caplog.records if r.name == "sk_mnist.search"]
+
+
+def test_search_runs_refits_the_best_and_logs_progress(digits_uint8, caplog):
     X, y = digits_uint8
     grid = {**TINY_GRID, "mlp__epochs": [10], "mlp__batch_size": [64]}
     search = make_search(make_mnist_pipeline(random_state=0), grid, cv=2)
-    search.fit(X, y)
+    with caplog.at_level(logging.INFO, logger="sk_mnist.search"):
+        search.fit(X, y)
     assert len(search.cv_results_["params"]) == 2
     assert search.best_params_["mlp__hidden_layer_sizes"] in [(16,), (32,)]
     assert search.best_estimator_.score(X, y) > 0.8
     assert search.best_score_ == max(search.cv_results_["mean_test_score"])
+    # One line per candidate when fits run one at a time.
+    messages = _progress(caplog)
+    assert [m.split(" fits")[0] for m in messages] == ["2/4", "4/4"]
+    best = search.best_params_["mlp__hidden_layer_sizes"]
+    assert f"best so far {search.best_score_:.4f}" in messages[-1]
+    assert f"mlp__hidden_layer_sizes={best!r}" in messages[-1]
+
+
+def test_rounds_fill_the_workers_and_match_sklearn(caplog):
+    from sklearn.datasets import load_digits
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = load_digits(return_X_y=True)
+    grid = {"n_neighbors": [1, 3, 9, 27, 81]}
+    ours = ProgressGridSearchCV(KNeighborsClassifier(), grid, cv=3, n_jobs=2)
+    with caplog.at_level(logging.INFO, logger="sk_mnist.search"):
+        ours.fit(X, y)
+    # lcm(2 workers, 3 folds) = 6 fits, two candidates, per round.
+    fits = [m.split(" fits")[0] for m in _progress(caplog)]
+    assert fits == ["6/15", "12/15", "15/15"]
+    assert "(5 of 5 candidates x 3 folds)" in _progress(caplog)[-1]
+    plain = GridSearchCV(KNeighborsClassifier(), grid, cv=3, n_jobs=2).fit(X, y)
+    for key in ("mean_test_score", "std_test_score", "rank_test_score", "params"):
+        assert list(ours.cv_results_[key]) == list(plain.cv_results_[key])
+    assert ours.best_params_ == plain.best_params_
+
+
+def test_randomized_rounds_sample_the_same_candidates_as_sklearn():
+    from sklearn.datasets import load_digits
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = load_digits(return_X_y=True)
+    space = {"n_neighbors": stats.randint(1, 60), "weights": ["uniform", "distance"]}
+    kwargs = dict(n_iter=5, cv=2, random_state=3)
+    ours = ProgressRandomizedSearchCV(KNeighborsClassifier(), space, **kwargs)
+    plain = RandomizedSearchCV(KNeighborsClassifier(), space, **kwargs)
+    ours.fit(X, y)
+    plain.fit(X, y)
+    assert ours.cv_results_["params"] == plain.cv_results_["params"]
+    assert list(ours.cv_results_["rank_test_score"]) == list(
+        plain.cv_results_["rank_test_score"]
+    )
 
 
 @pytest.fixture(scope="module")
