@@ -10,6 +10,7 @@ place only when complete.
 import argparse
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -71,6 +72,7 @@ examples:
                            "mlp__batch_size": [64, 256], "mlp__epochs": [5]}'
   sk-mnist search --train mnist_train.csv --test mnist_test.csv --grid grid.json \\
       --n-iter 8 --cv 5 --n-jobs 2 --out search1
+  sk-mnist search --grid grid.json --scheduler tcp://scheduler:8786   # on Dask
 """
 DOWNLOAD_EXAMPLES = """\
 examples:
@@ -374,11 +376,18 @@ def build_parser():
     search.add_argument(
         "--n-jobs",
         type=_positive_int,
-        default=1,
         metavar="N",
-        help="fits run in parallel processes (default: 1)",
+        help="fits run at once: in N worker processes here (default: 1), or on "
+        "the --scheduler's workers (default: as many as they have threads)",
     )
-    _add_run_options(search, "sk-mnist-search", "per-fit progress")
+    search.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+        "pip install 'sk-mnist[distributed]'); the refit of the best candidate "
+        "runs here",
+    )
+    _add_run_options(search, "sk-mnist-search", "progress lines")
     search.set_defaults(func=cmd_search)
 
     download = sub.add_parser(
@@ -782,6 +791,54 @@ def _plain(value):
     return value.item() if hasattr(value, "item") else value
 
 
+# How long to wait for a --scheduler before giving up.
+SCHEDULER_TIMEOUT = "30s"
+
+
+@contextlib.contextmanager
+def _on_cluster(address):
+    """Send joblib's work (the search's fits) to the Dask scheduler at ``address``."""
+    if address is None:
+        yield
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError:
+        raise UsageError(
+            "--scheduler needs Dask: pip install 'sk-mnist[distributed]'"
+        ) from None
+    import joblib
+
+    try:
+        client = Client(address, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
+    except (OSError, ValueError, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(
+            f"--scheduler: cannot reach a Dask scheduler at {address}: {reason}"
+        ) from None
+    with client, joblib.parallel_config(backend="dask", client=client):
+        yield
+
+
+@contextlib.contextmanager
+def _progress_lines(args):
+    """Print the search's progress log to stdout unless --quiet."""
+    if args.quiet:
+        yield
+        return
+    logger = logging.getLogger("sk_mnist.search")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("search: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
 def cmd_search(args):
     """Cross-validated search; write the results and the refit best model."""
     X_train, y_train, X_test, y_test, _ = _load_train_test(args)
@@ -810,15 +867,15 @@ def cmd_search(args):
             n_iter=args.n_iter,
             cv=args.cv,
             scoring=args.scoring,
-            n_jobs=args.n_jobs,
+            n_jobs=args.n_jobs or (-1 if args.scheduler else 1),
             random_state=args.seed,
-            verbose=0 if args.quiet else 2,
         )
     except ValueError as err:
         raise UsageError(f"--grid: {err}") from None
-    with _staged_dir(args.out) as staging:
+    with _on_cluster(args.scheduler), _staged_dir(args.out) as staging:
         start = time.perf_counter()
-        search.fit(X_train, y_train)
+        with _progress_lines(args):
+            search.fit(X_train, y_train)
         seconds = time.perf_counter() - start
         results = pd.DataFrame(search.cv_results_)
         results.drop(columns="params").to_csv(staging / "cv_results.csv", index=False)
@@ -833,6 +890,8 @@ def cmd_search(args):
             f"best_cv_{args.scoring}": float(search.best_score_),
             "n_candidates": len(results),
             "cv": args.cv,
+            "n_jobs": search.n_jobs,
+            "scheduler": args.scheduler,
             "search_seconds": round(seconds, 3),
             "n_train": int(len(y_train)),
             "versions": _versions(),

@@ -238,6 +238,11 @@ class _ProgressMixin:
         per_round = math.lcm(workers, n_splits) // n_splits
 
         candidates = list(self._candidates())
+        logger.info(
+            f"{len(candidates)} candidates x {n_splits} folds = "
+            f"{len(candidates) * n_splits} fits on {workers} worker(s), "
+            f"{per_round} candidate(s) per round"
+        )
         for first in range(0, len(candidates), per_round):
             results = evaluate_candidates(candidates[first : first + per_round])
             self._log_progress(results, len(candidates), start)

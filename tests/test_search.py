@@ -84,7 +84,8 @@ def test_make_search_picks_the_search_and_checks_scoring(pipe):
 
 
 def _progress(caplog):
-    return [r.getMessage() for r in caplog.records if r.name == "sk_mnist.search"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "sk_mnist.search"]
+    return messages[1:]  # after the plan: "N candidates x K folds = ..."
 
 
 def test_search_runs_refits_the_best_and_logs_progress(digits_uint8, caplog):
@@ -203,6 +204,46 @@ def test_cli_search_writes_results_and_a_usable_model(tmp_path, capsys):
         )
         == 0
     )
+
+
+def test_cli_search_in_two_processes_prints_progress(tmp_path, capsys):
+    out = tmp_path / "search"
+    grid = json.dumps(TINY_GRID)
+    args = ["search", "--grid", grid, "--cv", "2", "--n-jobs", "2", "--out", str(out)]
+    assert main(args) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "search:" in ln]
+    assert lines[0] == (
+        "search: 2 candidates x 2 folds = 4 fits on 2 worker(s), "
+        "1 candidate(s) per round"
+    )
+    assert lines[1].startswith("search: 2/4 fits (1 of 2 candidates x 2 folds), ")
+    assert lines[2].startswith("search: 4/4 fits (2 of 2 candidates x 2 folds), ")
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert f"best so far {metrics['best_cv_accuracy']:.4f}" in lines[2]
+    assert metrics["n_jobs"] == 2 and metrics["scheduler"] is None
+
+
+def test_cli_search_with_an_unreachable_scheduler_exits_2(
+    tmp_path, capsys, monkeypatch
+):
+    import socket
+
+    from sk_mnist import cli
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT", "1s")
+    out = tmp_path / "search"
+    address = f"tcp://127.0.0.1:{port}"
+    grid = json.dumps(TINY_GRID)
+    args = ["search", "--grid", grid, "--out", str(out), "--scheduler", address]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(
+        f"error: --scheduler: cannot reach a Dask scheduler at {address}"
+    )
+    assert "\n" not in err and not out.exists()
 
 
 def _sample_csv(tmp_path):
