@@ -14,7 +14,6 @@ score so far) to the ``sk_mnist.search`` logger and, under joblib's Dask
 backend, send the training data to the workers once.
 """
 
-import contextlib
 import difflib
 import json
 import logging
@@ -26,13 +25,14 @@ from pathlib import Path
 
 import joblib
 from scipy import stats
-from sklearn.base import clone
+from sklearn.base import clone, is_classifier
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import (
     GridSearchCV,
     ParameterGrid,
     ParameterSampler,
     RandomizedSearchCV,
+    check_cv,
 )
 
 __all__ = [
@@ -182,23 +182,29 @@ def parse_grid(grid, pipeline, *, randomized=False):
     return parsed
 
 
-@contextlib.contextmanager
-def _scattered(*data):
-    """Under joblib's Dask backend, broadcast ``data`` to the workers once.
-
-    Without this, joblib's Dask backend scatters large arguments again for
-    every ``Parallel`` call, which is once per round of candidates here.
-    """
+def _dask_backend():
+    """``(client, n_jobs)`` of joblib's active Dask backend, or ``(None, None)``."""
     backend, n_jobs = joblib.parallel.get_active_backend()
     client = getattr(backend, "client", None)
     if type(backend).__name__ != "DaskDistributedBackend" or client is None:
-        yield
-        return
-    data = [d for d in data if d is not None]
-    with joblib.parallel_config(
-        backend="dask", n_jobs=n_jobs, client=client, scatter=data
-    ):
-        yield
+        return None, None
+    return client, n_jobs
+
+
+class _FixedSplits:
+    """A splitter that yields the same index arrays in every round.
+
+    Fixed arrays can be broadcast to the workers once, with the images.
+    """
+
+    def __init__(self, splits):
+        self.splits = splits
+
+    def split(self, X=None, y=None, groups=None, **params):
+        return iter(self.splits)
+
+    def get_n_splits(self, X=None, y=None, groups=None, **params):
+        return len(self.splits)
 
 
 class _ProgressMixin:
@@ -228,8 +234,26 @@ class _ProgressMixin:
         self : object
             The fitted search.
         """
-        with _scattered(X, y):
+        client, n_jobs = _dask_backend()
+        if client is None:
             return super().fit(X, y, **params)
+        # joblib's Dask backend scatters large arguments anew for every
+        # Parallel call (every round here) and to one worker only, so losing
+        # that worker loses them. Broadcast the images, the labels and the
+        # folds' indices to every worker, once.
+        cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
+        self._splits = _FixedSplits(list(cv.split(X, y, params.get("groups"))))
+        arrays = [X, y, *(a for split in self._splits.splits for a in split)]
+        try:
+            with joblib.parallel_config(
+                backend="dask",
+                n_jobs=n_jobs,
+                client=client,
+                scatter=[a for a in arrays if a is not None],
+            ):
+                return super().fit(X, y, **params)
+        finally:
+            del self._splits
 
     def _run_search(self, evaluate_candidates):
         start = time.perf_counter()
@@ -244,7 +268,10 @@ class _ProgressMixin:
             f"{per_round} candidate(s) per round"
         )
         for first in range(0, len(candidates), per_round):
-            results = evaluate_candidates(candidates[first : first + per_round])
+            results = evaluate_candidates(
+                candidates[first : first + per_round],
+                cv=getattr(self, "_splits", None),
+            )
             self._log_progress(results, len(candidates), start)
 
     def _log_progress(self, results, n_candidates, start):
