@@ -71,3 +71,16 @@ def test_tiny_run_prints_the_table_and_records(tmp_path):
     assert len(records["c"][0]["epoch_s"]) == 15  # the defaults' epochs
     # a tiny run misses the speed targets, so the script reports a miss
     assert result.returncode in (0, 1) and "MISS" in result.stdout
+
+
+def test_tiny_parallel_search_run_compares_rankings():
+    script = SCRIPT.parent / "bench_search.py"
+    cmd = [sys.executable, str(script), "--n-train", "300", "--cv", "2"]
+    cmd += ["--epochs", "1", "--n-jobs", "1,2"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "4 candidates x 2 folds, 1 epochs on 300 images" in result.stdout
+    assert "repeat 1, n_jobs=2" in result.stdout
+    # Seeded fits score the same in one process and in two worker processes.
+    assert "identical rankings over all runs: yes" in result.stdout
+    assert ("PASS" in result.stdout) != ("MISS" in result.stdout)
