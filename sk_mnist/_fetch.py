@@ -70,6 +70,17 @@ class FetchError(OSError):
     not answer in time, no source gives files that match their checksums, the
     cache folder cannot be written, or the data is not cached and
     ``download_if_missing=False``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sk_mnist.datasets import FetchError, fetch_mnist
+    >>> with tempfile.TemporaryDirectory() as empty_cache:
+    ...     try:
+    ...         fetch_mnist(empty_cache, download_if_missing=False)
+    ...     except FetchError as err:
+    ...         print(isinstance(err, OSError))
+    True
     """
 
 

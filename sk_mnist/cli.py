@@ -171,7 +171,25 @@ def _add_data_home(parser):
 
 
 def build_parser():
-    """Return the ``sk-mnist`` argument parser (used by ``main`` and the docs)."""
+    """Return the ``sk-mnist`` argument parser (used by ``main`` and the docs).
+
+    The command-line reference in the documentation is rendered from this
+    parser when the docs are built, so its help texts are the reference.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The parser, with one subparser per subcommand. Its ``error`` raises
+        ``UsageError`` (reported as one line by :func:`main`) instead of
+        exiting.
+
+    Examples
+    --------
+    >>> from sk_mnist.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "--epochs", "5", "--hidden", "256"])
+    >>> args.command, args.epochs, args.hidden
+    ('train', 5, (256,))
+    """
     parser = _Parser(
         prog="sk-mnist",
         description="Train, evaluate and use a Dense MLP classifier for "
@@ -909,7 +927,26 @@ def cmd_search(args):
 
 
 def main(argv=None):
-    """Entry point of the ``sk-mnist`` console script; returns the exit status."""
+    """Entry point of the ``sk-mnist`` console script; returns the exit status.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        The arguments after ``sk-mnist``; None reads ``sys.argv[1:]``.
+
+    Returns
+    -------
+    status : int
+        0 on success, 2 after a usage or data error (reported as one
+        ``error: ...`` line on stderr; set ``SK_MNIST_DEBUG=1`` for the
+        traceback), 130 when interrupted.
+
+    Examples
+    --------
+    >>> from sk_mnist.cli import main
+    >>> main(["evaluate", "--model", "no-such-model", "--data", "no-such.csv"])
+    2
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     try:

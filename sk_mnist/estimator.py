@@ -205,7 +205,7 @@ class DenseMLPClassifier(KerasClassifier):
         Number of classes.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names, when ``X`` was a DataFrame with string column names.
     model_ : keras.Model
         The trained Keras network.

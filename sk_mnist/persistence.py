@@ -72,7 +72,22 @@ _REQUEST_METHODS = ("fit", "partial_fit", "score")
 
 
 class ModelFileError(ValueError):
-    """A saved model is missing a file, malformed, tampered with or unsafe."""
+    """A saved model is missing a file, malformed, tampered with or unsafe.
+
+    Raised by :func:`load_model` with a one-line message naming the file and
+    the problem. It is a ``ValueError``, so ``except ValueError`` catches it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sk_mnist.persistence import ModelFileError, load_model
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     try:
+    ...         load_model(tmp)  # an empty directory is not a model
+    ...     except ModelFileError as err:
+    ...         print("is this an sk_mnist model directory?" in str(err))
+    True
+    """
 
 
 def _fail(where, problem):

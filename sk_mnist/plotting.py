@@ -660,7 +660,7 @@ class MisclassifiedDisplay:
     ----------
     n_shown_ : int
         Number of images drawn (0 when nothing is misclassified).
-    indices_ : ndarray of shape (n_shown_,)
+    indices_ : ndarray of shape (`n_shown_`,)
         `indices` (``0 .. n_shown_ - 1`` when None).
     axes_ : ndarray of matplotlib Axes, shape (n_rows, n_cols)
         The grid; the axes after the last image are hidden. A single axes
