@@ -286,6 +286,7 @@ class _ProgressMixin:
         )
         if key in results:
             scores = results[key]
+            # A failed fit scores NaN (error_score); NaN != NaN ranks it last.
             best = max(range(done), key=lambda i: (scores[i] == scores[i], scores[i]))
             params = ", ".join(f"{k}={v!r}" for k, v in results["params"][best].items())
             message += f", best so far {scores[best]:.4f} ({params})"
