@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from ._quiet import import_keras_quietly as _import_keras_quietly
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -607,35 +608,6 @@ def _fetch_dataset(args):
     return dataset.title, fetched
 
 
-def _import_keras_quietly():
-    """Import Keras with the backend's C++ start-up chatter silenced.
-
-    TensorFlow logs oneDNN notes and CUDA probing failures straight to file
-    descriptor 2 while it loads (TF_CPP_MIN_LOG_LEVEL does not cover all of
-    them); on a command line that buries our own messages.
-    """
-    if "keras" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
-        import keras
-
-        if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
-
-            tf.config.list_physical_devices()
-            # A search builds one network per fit; TensorFlow then warns that
-            # "tf.function retracing" happened, which is expected here.
-            tf.get_logger().setLevel("ERROR")
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 # ---------------------------------------------------------------- commands
 def cmd_train(args):
     """Train, evaluate on the test set, and write the run directory."""
@@ -859,6 +831,10 @@ def _progress_lines(args):
 
 def cmd_search(args):
     """Cross-validated search; write the results and the refit best model."""
+    from .search import start_workers
+
+    # Local worker processes import Keras while this one loads data and Keras.
+    workers = None if args.scheduler else start_workers(args.n_jobs or 1)
     X_train, y_train, X_test, y_test, _ = _load_train_test(args)
 
     _import_keras_quietly()
@@ -892,6 +868,8 @@ def cmd_search(args):
         raise UsageError(f"--grid: {err}") from None
     with _on_cluster(args.scheduler), _staged_dir(args.out) as staging:
         start = time.perf_counter()
+        if workers is not None:
+            workers.join()
         with _progress_lines(args):
             search.fit(X_train, y_train)
         seconds = time.perf_counter() - start

@@ -18,6 +18,8 @@ import difflib
 import json
 import logging
 import math
+import os
+import threading
 import time
 from datetime import timedelta
 from numbers import Integral, Real
@@ -38,6 +40,7 @@ from sklearn.model_selection import (
 __all__ = [
     "parse_grid",
     "make_search",
+    "start_workers",
     "ProgressGridSearchCV",
     "ProgressRandomizedSearchCV",
 ]
@@ -180,6 +183,57 @@ def parse_grid(grid, pipeline, *, randomized=False):
             _check_value(pipeline, key, value)
         parsed[key] = values
     return parsed
+
+
+def _import_the_estimator():
+    from sk_mnist._quiet import import_keras_quietly
+
+    import_keras_quietly()
+    import sk_mnist.estimator  # noqa: F401
+
+    return os.getpid()
+
+
+def start_workers(n_jobs):
+    """Start the ``n_jobs`` joblib worker processes of a search in the background.
+
+    A fresh worker spends seconds importing Keras and its backend before its
+    first fit (about 5 s with TensorFlow on 2 cores). Called before this
+    process's own Keras import (and data loading), the workers' imports run
+    alongside it. The search then reuses the warm workers: joblib keeps them
+    for any later ``Parallel`` call with the same ``n_jobs``.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        The search's ``n_jobs``; nothing is started for fewer than 2 workers.
+
+    Returns
+    -------
+    thread : threading.Thread or None
+        Join it before the search, so that the two do not overlap.
+
+    Examples
+    --------
+    >>> from sk_mnist.search import start_workers
+    >>> start_workers(1) is None  # one process: nothing to start
+    True
+    """
+    workers = joblib.effective_n_jobs(n_jobs)
+    if workers < 2:
+        return None
+
+    def run():
+        try:
+            joblib.Parallel(n_jobs=n_jobs)(
+                joblib.delayed(_import_the_estimator)() for _ in range(workers)
+            )
+        except Exception:  # only a head start: the search reports real errors
+            logger.debug("starting the workers failed", exc_info=True)
+
+    thread = threading.Thread(target=run, name="sk-mnist-start-workers", daemon=True)
+    thread.start()
+    return thread
 
 
 def _dask_backend():
