@@ -269,3 +269,21 @@ def test_cli_bad_search_input_exits_2_before_training(tmp_path, capsys, args, me
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: ") and message in err[0]
     assert not out.exists()
+
+
+def test_start_workers_leaves_warm_workers_for_the_search():
+    import joblib
+
+    from sk_mnist.search import start_workers
+
+    assert start_workers(1) is None
+    thread = start_workers(2)
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    # The next Parallel call with the same n_jobs reuses those processes, and
+    # they already have Keras and the estimator (eval: no import of our own).
+    probe = (
+        "__import__('os').getpid(), 'sk_mnist.estimator' in __import__('sys').modules"
+    )
+    answers = joblib.Parallel(n_jobs=2)(joblib.delayed(eval)(probe) for _ in range(4))
+    assert all(imported for _, imported in answers)
