@@ -4,6 +4,7 @@ import logging
 import os
 import signal
 import threading
+import time
 
 import joblib
 import numpy as np
@@ -87,16 +88,22 @@ def test_a_killed_worker_does_not_lose_the_search(client, digits, local_result):
     killed = threading.Event()
     running_when_killed = []
 
-    def kill_soon():
-        running_when_killed.extend(client.processing(workers=[address])[address])
-        os.kill(victim, signal.SIGKILL)
-        killed.set()
+    def kill_during_a_fit():
+        # Wait until the victim is running a fit of the next round, then kill it.
+        for _ in range(600):
+            running = client.processing(workers=[address])[address]
+            if running:
+                running_when_killed.extend(running)
+                os.kill(victim, signal.SIGKILL)
+                killed.set()
+                return
+            time.sleep(0.05)
 
     class KillAfterFirstRound(logging.Handler):
         def emit(self, record):
-            if " fits (" in record.getMessage() and not killed.is_set():
-                # Mid-way through the second round's fits.
-                threading.Timer(1.0, kill_soon).start()
+            if " fits (" in record.getMessage() and not hasattr(self, "thread"):
+                self.thread = threading.Thread(target=kill_during_a_fit)
+                self.thread.start()
 
     logger = logging.getLogger("sk_mnist.search")
     handler = KillAfterFirstRound()
@@ -108,6 +115,7 @@ def test_a_killed_worker_does_not_lose_the_search(client, digits, local_result):
     finally:
         logger.removeHandler(handler)
         logger.setLevel(logging.NOTSET)
+    handler.thread.join()
     assert killed.is_set() and running_when_killed, "killed between fits"
     # Every candidate was scored (a lost fit would be NaN), with the same ranking.
     assert np.isfinite(search.cv_results_["mean_test_score"]).all()
