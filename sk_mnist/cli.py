@@ -495,17 +495,12 @@ def _atomic_file(target):
 
 def _versions():
     import keras
-    import numpy
-    import scikeras
-    import sklearn
+
+    from .persistence import _library_versions
 
     versions = {
-        "sk_mnist": __version__,
-        "keras": keras.__version__,
+        **_library_versions(),
         "keras_backend": keras.backend.backend(),
-        "scikit-learn": sklearn.__version__,
-        "scikeras": scikeras.__version__,
-        "numpy": numpy.__version__,
         "python": sys.version.split()[0],
     }
     backend = versions["keras_backend"]

@@ -266,13 +266,7 @@ def save_model(estimator, path):
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
         "kind": kind,
-        "versions": {
-            "sk_mnist": __version__,
-            "keras": keras.__version__,
-            "sklearn": sklearn.__version__,
-            "scikeras": _version_of("scikeras"),
-            "numpy": np.__version__,
-        },
+        "versions": _library_versions(),
         "keras_backend": keras.backend.backend(),
         "steps": [_describe_step(name, est, notes) for name, est in steps],
     }
@@ -307,6 +301,24 @@ def save_model(estimator, path):
         _fsync(path.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _library_versions():
+    """The versions a saved model records: sk_mnist, Keras, sklearn, scikeras, NumPy.
+
+    Examples
+    --------
+    >>> from sk_mnist.persistence import _library_versions
+    >>> sorted(_library_versions())
+    ['keras', 'numpy', 'scikeras', 'sk_mnist', 'sklearn']
+    """
+    return {
+        "sk_mnist": __version__,
+        "keras": keras.__version__,
+        "sklearn": sklearn.__version__,
+        "scikeras": _version_of("scikeras"),
+        "numpy": np.__version__,
+    }
 
 
 def _version_of(dist):
