@@ -125,3 +125,20 @@ def test_a_killed_worker_does_not_lose_the_search(client, digits, local_result):
     # The nanny replaced the killed process.
     client.wait_for_workers(2, timeout=60)
     assert victim not in client.run(os.getpid).values()
+
+
+def test_cli_search_on_the_scheduler(client, tmp_path, capsys):
+    import json
+
+    from sk_mnist.cli import main
+
+    out = tmp_path / "search"
+    grid = json.dumps({"mlp__hidden_layer_sizes": [[8], [16]], "mlp__epochs": [1]})
+    address = client.scheduler.address
+    args = ["search", "--grid", grid, "--cv", "2", "--scheduler", address]
+    assert main([*args, "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["scheduler"] == address and metrics["n_jobs"] == -1
+    assert metrics["n_candidates"] == 2 and 0 < metrics["test_accuracy"] <= 1
+    # The plan line counts the cluster's worker threads.
+    assert "4 fits on 2 worker(s)" in capsys.readouterr().out
