@@ -20,8 +20,10 @@ A download goes to ``NAME.part`` and is renamed to ``NAME`` only once it
 matches its checksum, so the cache never holds a half-written file.  A
 dropped connection is resumed with an HTTP Range request (from zero when the
 server ignores it, or when the resumed file fails its check); a ``.part`` file
-left by an interrupted run is resumed by the next one.  Only the standard
-library talks to the network.
+left by an interrupted run is resumed by the next one.  Processes that fetch
+into the same cache at once (the workers of a search, say) take turns through
+a lock file in the data folder, so that one downloads and the others then
+read its files.  Only the standard library talks to the network.
 """
 
 import contextlib
@@ -41,6 +43,11 @@ import urllib.request
 import zipfile
 import zlib
 from typing import NamedTuple
+
+try:  # POSIX; elsewhere concurrent fetches into one cache are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 from . import __version__
 
@@ -627,12 +634,36 @@ def _fetch(
             f"{folder}: cannot create the data folder ({err.strerror or err})"
         ) from None
     try:
-        return _download_any(dataset, folder, timeout, verbose)
+        with _locked(folder):
+            # Another process may have downloaded the files while we waited.
+            for source in dataset.sources:
+                found = _read_local(dataset, source, folder, verbose)
+                if found is not None:
+                    return found
+            return _download_any(dataset, folder, timeout, verbose)
     except BaseException:
         if created:
             with contextlib.suppress(OSError):
+                os.remove(os.path.join(folder, _LOCK_NAME))
                 os.rmdir(folder)  # only if nothing was left for a resume
         raise
+
+
+_LOCK_NAME = ".lock"
+
+
+@contextlib.contextmanager
+def _locked(folder):
+    """Hold an exclusive lock on ``folder``'s lock file (no-op without fcntl)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    with open(os.path.join(folder, _LOCK_NAME), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _download_any(dataset, folder, timeout, verbose):

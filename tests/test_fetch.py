@@ -235,12 +235,40 @@ def test_downloads_once_then_reads_the_cache(mnist, home, sample, monkeypatch):
     assert sorted(path for path, _ in mnist.requests) == sorted(
         f"/idx/{name}" for name in IDX
     )
-    assert sorted(os.listdir(home / "mnist")) == sorted(IDX)  # no .part left
+    # No .part left; the lock file that serialises concurrent fetches stays.
+    assert sorted(os.listdir(home / "mnist")) == sorted([*IDX, ".lock"])
     mnist.requests.clear()
     monkeypatch.setenv("SK_MNIST_DATA", str(home))  # the default data home
     check_sample(fetch_mnist(verbose=False), sample)
     check_sample(fetch_mnist(home, download_if_missing=False), sample)
     assert mnist.requests == []
+
+
+def test_concurrent_fetches_download_once(mnist, home, sample, monkeypatch):
+    download = _fetch._download
+
+    def slow_download(*args):
+        time.sleep(0.2)  # keep the first fetch downloading while the second starts
+        return download(*args)
+
+    monkeypatch.setattr(_fetch, "_download", slow_download)
+    results = {}
+
+    def fetch(name):
+        results[name] = fetch_mnist(home, verbose=False)
+
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join()
+    for result in results.values():
+        check_sample(result, sample)
+    # The second fetch waited for the first and read its files.
+    assert sorted(path for path, _ in mnist.requests) == sorted(
+        f"/idx/{name}" for name in IDX
+    )
 
 
 def test_checksum_mismatch_rejects_and_removes_the_file(
@@ -480,7 +508,11 @@ def test_kaggle_route_with_credentials(kaggle, monkeypatch, home, sample):
     check_sample(fetch_mnist(home, verbose=False), sample)
     [args] = kaggle()
     assert args[:4] == ["datasets", "download", "oddrationale/mnist-in-csv", "-p"]
-    assert sorted(os.listdir(home / "mnist")) == ["mnist_test.csv", "mnist_train.csv"]
+    assert sorted(os.listdir(home / "mnist")) == [
+        ".lock",
+        "mnist_test.csv",
+        "mnist_train.csv",
+    ]
     check_sample(fetch_mnist(home, verbose=False), sample)
     assert len(kaggle()) == 1  # read from the cache
 
