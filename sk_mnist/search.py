@@ -14,6 +14,7 @@ score so far) to the ``sk_mnist.search`` logger and, under joblib's Dask
 backend, send the training data to the workers once.
 """
 
+import contextlib
 import difflib
 import json
 import logging
@@ -236,19 +237,35 @@ def start_workers(n_jobs):
     return thread
 
 
-def _dask_backend():
-    """``(client, n_jobs)`` of joblib's active Dask backend, or ``(None, None)``."""
+@contextlib.contextmanager
+def _scattered(X, y, splits):
+    """Under joblib's Dask backend, broadcast the data to every worker once.
+
+    joblib's Dask backend scatters large arguments anew for every
+    ``Parallel`` call (every round here) and to one worker only, so losing
+    that worker loses them. Broadcast the images, the labels and the folds'
+    indices instead.
+    """
     backend, n_jobs = joblib.parallel.get_active_backend()
     client = getattr(backend, "client", None)
     if type(backend).__name__ != "DaskDistributedBackend" or client is None:
-        return None, None
-    return client, n_jobs
+        yield
+        return
+    arrays = [X, y, *(a for split in splits.splits for a in split)]
+    with joblib.parallel_config(
+        backend="dask",
+        n_jobs=n_jobs,
+        client=client,
+        scatter=[a for a in arrays if a is not None],
+    ):
+        yield
 
 
 class _FixedSplits:
     """A splitter that yields the same index arrays in every round.
 
-    Fixed arrays can be broadcast to the workers once, with the images.
+    The same folds for every candidate, and fixed arrays that can be
+    broadcast to the workers once, with the images.
     """
 
     def __init__(self, splits):
@@ -288,23 +305,12 @@ class _ProgressMixin:
         self : object
             The fitted search.
         """
-        client, n_jobs = _dask_backend()
-        if client is None:
-            return super().fit(X, y, **params)
-        # joblib's Dask backend scatters large arguments anew for every
-        # Parallel call (every round here) and to one worker only, so losing
-        # that worker loses them. Broadcast the images, the labels and the
-        # folds' indices to every worker, once.
+        # Every round must use the same folds: a splitter that shuffles
+        # without a seed would deal new ones to each round otherwise.
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         self._splits = _FixedSplits(list(cv.split(X, y, params.get("groups"))))
-        arrays = [X, y, *(a for split in self._splits.splits for a in split)]
         try:
-            with joblib.parallel_config(
-                backend="dask",
-                n_jobs=n_jobs,
-                client=client,
-                scatter=[a for a in arrays if a is not None],
-            ):
+            with _scattered(X, y, self._splits):
                 return super().fit(X, y, **params)
         finally:
             del self._splits
@@ -324,7 +330,7 @@ class _ProgressMixin:
         for first in range(0, len(candidates), per_round):
             results = evaluate_candidates(
                 candidates[first : first + per_round],
-                cv=getattr(self, "_splits", None),
+                cv=self._splits,
             )
             self._log_progress(results, len(candidates), start)
 

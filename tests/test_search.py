@@ -287,3 +287,20 @@ def test_start_workers_leaves_warm_workers_for_the_search():
     )
     answers = joblib.Parallel(n_jobs=2)(joblib.delayed(eval)(probe) for _ in range(4))
     assert all(imported for _, imported in answers)
+
+
+def test_every_round_uses_the_same_folds():
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import KFold
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = load_digits(return_X_y=True)
+    # Three identical candidates in three rounds, with a splitter that shuffles
+    # without a seed: only the same folds give the same fold scores.
+    search = ProgressGridSearchCV(
+        DecisionTreeClassifier(random_state=0),
+        {"max_depth": [3, 3, 3]},
+        cv=KFold(3, shuffle=True),
+    ).fit(X, y)
+    for fold in range(3):
+        assert len(set(search.cv_results_[f"split{fold}_test_score"])) == 1
