@@ -41,11 +41,6 @@ exclude_patterns = [
     "_build",
     "Thumbs.db",
     ".DS_Store",
-    # sphinx-gallery's per-example copies: the .rst pages are the documents.
-    "auto_examples/*.ipynb",
-    "auto_examples/*.py",
-    "auto_examples/*.zip",
-    "auto_examples/*.codeobj.json",
 ]
 # `name` in numpydoc docstrings (a parameter) renders as code, as in sklearn.
 default_role = "literal"
@@ -70,7 +65,6 @@ autodoc_typehints = "none"
 # Methods are documented on the class page by autodoc; numpydoc's own
 # member tables would list them a second time.
 numpydoc_show_class_members = False
-numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
 # -- sphinx-gallery -------------------------------------------------------
@@ -80,18 +74,11 @@ sphinx_gallery_conf = {
     # Run every example (the default runs only those whose name starts with
     # "plot"; said explicitly, since CI relies on it).
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"__init__\.py",
     "abort_on_example_error": True,
     "download_all_examples": False,
     "doc_module": ("sk_mnist",),
     "backreferences_dir": "generated/backreferences",
-    "min_reported_time": 0,
     # A cell ending in a display or a matplotlib object shows its figure;
     # its repr ("<...Display object at 0x...>") says nothing more.
     "ignore_repr_types": r"Display'>$|'matplotlib\.",
-    "write_computation_times": True,
-    "image_scrapers": ("matplotlib",),
-    "matplotlib_animations": False,
-    "show_memory": False,
-    "remove_config_comments": True,
 }

@@ -17,7 +17,8 @@ from sk_mnist.plotting import MisclassifiedDisplay, plot_confusion_matrix
 
 (X_train, y_train), (X_test, y_test) = load_sample()
 pipe = make_mnist_pipeline(random_state=0).fit(X_train, y_train)
-y_pred = pipe.predict(X_test)
+y_proba = pipe.predict_proba(X_test)  # predict once, for every figure below
+y_pred = pipe.classes_[y_proba.argmax(axis=1)]
 print(classification_report(y_test, y_pred, digits=3))
 
 # %%
@@ -49,4 +50,6 @@ plot_confusion_matrix(pipe, X_test, y_test, y_pred=y_pred, normalize="true")
 # The misclassified test images, most confident first, titled
 # ``true -> predicted (probability of the predicted digit)``. Several are
 # hard for a person too; some are plainly mislabelled or cut off.
-MisclassifiedDisplay.from_estimator(pipe, X_test, y_test, n_images=16)
+MisclassifiedDisplay.from_predictions(
+    X_test, y_test, y_proba, classes=pipe.classes_, n_images=16
+)

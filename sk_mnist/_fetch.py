@@ -41,7 +41,6 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
-import zlib
 from typing import NamedTuple
 
 try:  # POSIX; elsewhere concurrent fetches into one cache are not serialised
@@ -50,6 +49,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 from . import __version__
+from .datasets import _GZIP_ERRORS
 
 __all__ = ["FetchError", "fetch_fashion_mnist", "fetch_mnist"]
 
@@ -270,7 +270,7 @@ def _problem(path, file):
         with (gzip.open if file.gunzip else open)(path, "rb") as f:
             while chunk := f.read(1 << 20):
                 digest.update(chunk)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as err:
+    except _GZIP_ERRORS as err:
         return f"not a valid gzip file ({err})"
     except OSError as err:
         return f"cannot be read ({err.strerror or err})"
@@ -332,6 +332,15 @@ def _load(source, paths, dataset):
                 f"{'no labels' if y is None else f'{len(y)} images'}"
             )
     return parts
+
+
+def _read_cached(dataset, folder, verbose):
+    """The first of ``dataset``'s sources whose files are here and check out."""
+    for source in dataset.sources:
+        found = _read_local(dataset, source, folder, verbose)
+        if found is not None:
+            return found
+    return None
 
 
 def _read_local(dataset, source, folder, verbose):
@@ -617,10 +626,9 @@ def _fetch(
             f"timeout: expected a positive number of seconds, got {timeout!r}"
         )
     folder = os.path.join(_data_home(data_home), dataset.key)
-    for source in dataset.sources:
-        found = _read_local(dataset, source, folder, verbose)
-        if found is not None:
-            return found
+    found = _read_cached(dataset, folder, verbose)
+    if found is not None:
+        return found
     if not download_if_missing:
         raise FetchError(
             f"{dataset.title} is not in {folder} and download_if_missing is False; "
@@ -636,10 +644,9 @@ def _fetch(
     try:
         with _locked(folder):
             # Another process may have downloaded the files while we waited.
-            for source in dataset.sources:
-                found = _read_local(dataset, source, folder, verbose)
-                if found is not None:
-                    return found
+            found = _read_cached(dataset, folder, verbose)
+            if found is not None:
+                return found
             return _download_any(dataset, folder, timeout, verbose)
     except BaseException:
         if created:
@@ -675,7 +682,7 @@ def _download_any(dataset, folder, timeout, verbose):
     failures = []
     for source in sources:
         try:
-            if source.kaggle:
+            if source.kind == "csv":
                 paths = _download_kaggle(source, folder, verbose)
             else:
                 paths = _download_source(source, folder, timeout, verbose)

@@ -828,8 +828,9 @@ def cmd_search(args):
     """Cross-validated search; write the results and the refit best model."""
     from .search import start_workers
 
+    n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
     # Local worker processes import Keras while this one loads data and Keras.
-    workers = None if args.scheduler else start_workers(args.n_jobs or 1)
+    workers = None if args.scheduler else start_workers(n_jobs)
     X_train, y_train, X_test, y_test, _ = _load_train_test(args)
 
     _import_keras_quietly()
@@ -856,15 +857,15 @@ def cmd_search(args):
             n_iter=args.n_iter,
             cv=args.cv,
             scoring=args.scoring,
-            n_jobs=args.n_jobs or (-1 if args.scheduler else 1),
+            n_jobs=n_jobs,
             random_state=args.seed,
         )
     except ValueError as err:
         raise UsageError(f"--grid: {err}") from None
     with _on_cluster(args.scheduler), _staged_dir(args.out) as staging:
-        start = time.perf_counter()
         if workers is not None:
             workers.join()
+        start = time.perf_counter()
         with _progress_lines(args):
             search.fit(X_train, y_train)
         seconds = time.perf_counter() - start

@@ -39,9 +39,9 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
-    "FetchError",
-    "fetch_fashion_mnist",
-    "fetch_mnist",
+    "FetchError",  # noqa: F822 (module __getattr__)
+    "fetch_fashion_mnist",  # noqa: F822 (module __getattr__)
+    "fetch_mnist",  # noqa: F822 (module __getattr__)
     "load_idx",
     "load_mnist_csv",
     "load_sample",
@@ -594,5 +594,14 @@ def save_mnist_csv(path, X, y=None):
     return path
 
 
-# The downloaders live in their own module, which imports this one lazily.
-from ._fetch import FetchError, fetch_fashion_mnist, fetch_mnist  # noqa: E402
+_FETCH_NAMES = ("FetchError", "fetch_fashion_mnist", "fetch_mnist")
+
+
+def __getattr__(name):
+    # The downloaders (urllib, ssl, subprocess, ...) load on first use, so that
+    # reading the sample or a CSV file does not pay for them.
+    if name in _FETCH_NAMES:
+        from . import _fetch
+
+        return getattr(_fetch, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

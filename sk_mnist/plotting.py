@@ -572,9 +572,9 @@ def plot_confusion_matrix(
     """Draw the confusion matrix of a classifier with sklearn, titled.
 
     A thin wrapper of
-    :meth:`sklearn.metrics.ConfusionMatrixDisplay.from_estimator` that sizes a
-    new figure for 10 classes, adds the colorbar and the title "Confusion
-    matrix".
+    :meth:`sklearn.metrics.ConfusionMatrixDisplay.from_predictions` (on
+    ``y_pred``, or on the estimator's predictions) that sizes a new figure for
+    10 classes, adds the colorbar and the title "Confusion matrix".
 
     Parameters
     ----------

@@ -19,7 +19,6 @@ import difflib
 import json
 import logging
 import math
-import os
 import threading
 import time
 from datetime import timedelta
@@ -191,8 +190,6 @@ def _import_the_estimator():
 
     import_keras_quietly()
     import sk_mnist.estimator  # noqa: F401
-
-    return os.getpid()
 
 
 def start_workers(n_jobs):
