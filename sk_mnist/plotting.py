@@ -566,6 +566,9 @@ class LearningCurveDisplay:
         return cls(history).plot(axes=axes)
 
 
+_UNSET = object()  # a parameter a candidate does not set
+
+
 def plot_confusion_matrix(
     estimator, X, y, *, y_pred=None, ax=None, normalize=None, **kwargs
 ):
@@ -967,11 +970,16 @@ class SearchScoresDisplay:
             raise ValueError(
                 "cv_results holds no candidates, or columns of unequal length"
             )
+        # The keys of every candidate: a list of grids gives candidates
+        # different keys.
+        keys = list(dict.fromkeys(key for p in params for key in p))
         varying = [
-            key for key in params[0] if len({repr(p.get(key)) for p in params}) > 1
-        ] or list(params[0])
+            key for key in keys if len({repr(p.get(key, _UNSET)) for p in params}) > 1
+        ] or keys
         labels = [
-            ", ".join(f"{key.split('__')[-1]}={_short(p.get(key))}" for key in varying)
+            ", ".join(
+                f"{key.split('__')[-1]}={_short(p[key])}" for key in varying if key in p
+            )
             for p in params
         ]
         order = np.argsort(-mean, kind="stable")

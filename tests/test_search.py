@@ -169,6 +169,25 @@ def test_scores_display_orders_best_first_with_error_bars():
     assert top.get_width() == 0.95  # the best candidate is drawn on top
 
 
+def test_scores_display_labels_candidates_of_a_list_of_grids():
+    results = {
+        "params": [
+            {"mlp__batch_size": 64},
+            {"mlp__batch_size": 256},
+            {"mlp__hidden_layer_sizes": (256,)},
+        ],
+        "mean_test_score": [0.90, 0.95, 0.92],
+        "std_test_score": [0.01, 0.02, 0.03],
+    }
+    disp = SearchScoresDisplay.from_cv_results(results)
+    # each bar names the parameters its own grid sets, not another grid's
+    assert disp.labels_ == [
+        "batch_size=256",
+        "hidden_layer_sizes=(256,)",
+        "batch_size=64",
+    ]
+
+
 def test_scores_display_rejects_what_is_not_cv_results():
     with pytest.raises(ValueError, match="mean_test_score"):
         SearchScoresDisplay.from_cv_results({"params": [{}]})
