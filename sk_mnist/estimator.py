@@ -28,6 +28,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from ._tf_memory import skip_single_replica_all_reduce
 from ._threads import limit_backend_threads
 from .model import ACTIVATIONS, build_dense_mlp
 
@@ -506,6 +507,8 @@ class DenseMLPClassifier(KerasClassifier):
             else:
                 # A cosine cycle of an earlier fit leaves its last rate behind.
                 self.model_.optimizer.learning_rate = float(self.learning_rate)
+            # Without this, TensorFlow keeps every fit's weights alive.
+            skip_single_replica_all_reduce(self.model_.optimizer)
             history = self.model_.fit(
                 X,
                 y_idx,

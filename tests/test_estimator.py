@@ -471,3 +471,44 @@ def test_compiled_training_gives_the_same_model(digits):
     np.testing.assert_allclose(
         fast.predict_proba(X_test), plain.predict_proba(X_test), atol=1e-6
     )
+
+
+def _rss_mib():
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/statm"), reason="reads Linux's /proc"
+)
+def test_consecutive_fits_do_not_keep_earlier_weights(digits):
+    # A 2048-2048 layer is 16 MiB of weights, 48 MiB with Adam's two slots:
+    # on TensorFlow, every fit used to leave all of it behind (see
+    # sk_mnist/_tf_memory.py), 144 MiB over the last three fits here.
+    X, y, _, _ = digits
+    params = {**TINY, "hidden_layer_sizes": (2048, 2048), "epochs": 1}
+    rss = []
+    for seed in range(4):
+        make_mnist_pipeline(**{**params, "random_state": seed}).fit(X, y)
+        rss.append(_rss_mib())
+    assert rss[-1] - rss[0] < 40, rss
+
+
+def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
+    import sk_mnist.estimator
+
+    X, y, X_test, _ = digits
+    fixed = make_mnist_pipeline(**TINY).fit(X, y)
+    monkeypatch.setattr(
+        sk_mnist.estimator, "skip_single_replica_all_reduce", lambda opt: False
+    )
+    keras_own = make_mnist_pipeline(**TINY).fit(X, y)
+    optimizer = fixed[-1].model_.optimizer
+    assert ("_all_reduce_sum_gradients" in vars(optimizer)) == (
+        keras.backend.backend() == "tensorflow"
+    )
+    assert "_all_reduce_sum_gradients" not in vars(keras_own[-1].model_.optimizer)
+    assert fixed[-1].history_["loss"] == keras_own[-1].history_["loss"]
+    np.testing.assert_array_equal(
+        fixed.predict_proba(X_test), keras_own.predict_proba(X_test)
+    )
