@@ -634,7 +634,7 @@ def _fetch(
             f"{dataset.title} is not in {folder} and download_if_missing is False; "
             f"copy {dataset.local_files} there, or allow the download"
         )
-    created = not os.path.isdir(folder)
+    created = _topmost_missing(folder)
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as err:
@@ -649,11 +649,26 @@ def _fetch(
                 return found
             return _download_any(dataset, folder, timeout, verbose)
     except BaseException:
-        if created:
+        if created is not None:
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(folder, _LOCK_NAME))
-                os.rmdir(folder)  # only if nothing was left for a resume
+                # Up to the data home itself when the fetch created it; a
+                # folder still holding a partial file for a resume stays.
+                path = folder
+                while True:
+                    os.rmdir(path)
+                    if path == created:
+                        break
+                    path = os.path.dirname(path)
         raise
+
+
+def _topmost_missing(folder):
+    """The highest missing folder on ``folder``'s (absolute) path, or None."""
+    top = None
+    while not os.path.exists(folder):
+        top, folder = folder, os.path.dirname(folder)
+    return top
 
 
 _LOCK_NAME = ".lock"

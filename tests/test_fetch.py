@@ -383,7 +383,17 @@ def test_no_network_says_so_in_one_line(monkeypatch, files, home):
     assert message.startswith("cannot download MNIST: no network connection (")
     assert str(home / "mnist") in message and "--train/--test" in message
     assert isinstance(err.value, OSError)
-    assert not home.joinpath("mnist").exists()  # no empty folder left behind
+    assert not home.exists()  # no empty folder left behind, nor the data home
+
+
+def test_failed_fetch_keeps_an_existing_data_home(monkeypatch, files, home):
+    url = closed_port_url()
+    use(monkeypatch, idx_source(files, url), npz_source(files, url))
+    home.mkdir()
+    (home / "notes.txt").write_text("mine")
+    with pytest.raises(FetchError):
+        fetch_mnist(home, verbose=False)
+    assert sorted(p.name for p in home.iterdir()) == ["notes.txt"]
 
 
 def test_progress_on_stderr_unless_quiet(mnist, home, capsys, monkeypatch):
@@ -543,7 +553,7 @@ def test_kaggle_files_with_wrong_counts_are_rejected(kaggle, monkeypatch, home):
         fetch_mnist(home, verbose=False)
     message = one_line(err)
     assert "expected 60000 labelled images" in message and "found 4000" in message
-    assert not (home / "mnist").exists()  # the files, then the empty folder
+    assert not home.exists()  # the files, then the empty folders
 
 
 # -------------------------------------------------------------- the command
