@@ -15,6 +15,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -55,11 +56,11 @@ _RECIPE_OPTIONS = {
 
 TRAIN_EXAMPLES = """\
 examples:
-  sk-mnist train                                  # the embedded 4,000 + 1,000 sample
+  sk-mnist train                    # the embedded 4,000 + 1,000 sample
   sk-mnist train --train mnist_train.csv --test mnist_test.csv --out run1
   sk-mnist train --epochs 5 --batch-size 256 --hidden 512,256 --early-stopping
-  sk-mnist train --homework                       # the original recipe, batch 32
-  sk-mnist train --dataset mnist                  # all 70,000 digits, downloaded once
+  sk-mnist train --homework         # the original recipe, batch 32
+  sk-mnist train --dataset mnist    # all 70,000 digits, downloaded once
 """
 EVALUATE_EXAMPLES = """\
 examples:
@@ -71,15 +72,15 @@ SEARCH_EXAMPLES = """\
 examples:
   sk-mnist search --grid '{"mlp__hidden_layer_sizes": [[256], [512, 256]],
                            "mlp__batch_size": [64, 256], "mlp__epochs": [5]}'
-  sk-mnist search --train mnist_train.csv --test mnist_test.csv --grid grid.json \\
-      --n-iter 8 --cv 5 --n-jobs 2 --out search1
+  sk-mnist search --train mnist_train.csv --test mnist_test.csv \\
+      --grid grid.json --n-iter 8 --cv 5 --n-jobs 2 --out search1
   sk-mnist search --grid grid.json --scheduler tcp://scheduler:8786   # on Dask
 """
 DOWNLOAD_EXAMPLES = """\
 examples:
-  sk-mnist download                               # MNIST into ~/.cache/sk-mnist
+  sk-mnist download                 # MNIST into ~/.cache/sk-mnist
   sk-mnist download --dataset fashion-mnist --data-home /data/sk-mnist
-  sk-mnist train --dataset mnist                  # then train on it, offline
+  sk-mnist train --dataset mnist    # then train on it, offline
 
 Without a network, copy mnist.npz or the four IDX .gz files into DIR/mnist
 (DIR/fashion-mnist for Fashion-MNIST) and run this again to check them, or
@@ -94,6 +95,21 @@ examples:
 
 class UsageError(Exception):
     """A problem the user can fix; reported as one ``error:`` line."""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wrap prose to the terminal; keep indented lines (examples) as written."""
+
+    def _fill_text(self, text, width, indent):
+        lines = []
+        for line in text.splitlines():
+            if line[:1].isspace() or not line:
+                lines.append(indent + line)
+            else:
+                lines += textwrap.wrap(
+                    line, width, initial_indent=indent, subsequent_indent=indent
+                )
+        return "\n".join(lines)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -201,7 +217,7 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    formatter = argparse.RawDescriptionHelpFormatter
+    formatter = _HelpFormatter
 
     train = sub.add_parser(
         "train",

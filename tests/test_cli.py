@@ -211,12 +211,17 @@ def test_version(capsys):
 @pytest.mark.parametrize(
     "command", ["train", "evaluate", "predict", "search", "download"]
 )
-def test_every_subcommand_has_help_with_examples(command, capsys):
+def test_every_subcommand_has_help_with_examples(command, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
     with pytest.raises(SystemExit) as exit_info:
         main([command, "--help"])
     assert exit_info.value.code == 0
     text = capsys.readouterr().out
     assert "examples:" in text and f"sk-mnist {command}" in text
+    # The prose is wrapped to the terminal; example lines keep their layout.
+    description = text.split("\n\n")[1]
+    assert max(map(len, description.splitlines())) <= 58, description
+    assert all(len(line) <= 80 for line in text.splitlines()), text
 
 
 @pytest.mark.parametrize(

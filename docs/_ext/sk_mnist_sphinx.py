@@ -18,7 +18,6 @@ import importlib
 import os
 import pkgutil
 import re
-import textwrap
 from pathlib import Path
 
 HELP_WIDTH = 80  # columns of the rendered --help text (fits the page)
@@ -129,15 +128,7 @@ def cli_reference_rst(parser=None, width=HELP_WIDTH):
             if summary:
                 out += [f"*{_escape(summary)}.*", ""]
             out += [".. code-block:: text", ""]
-            for line in sub.format_help().splitlines():
-                # RawDescriptionHelpFormatter leaves descriptions unwrapped;
-                # wrap those (flush left), not the indented options/examples.
-                wrapped = (
-                    textwrap.wrap(line, width)
-                    if len(line) > width and not line[:1].isspace()
-                    else [line]
-                )
-                out += [f"    {part}".rstrip() for part in wrapped]
+            out += [f"    {line}".rstrip() for line in sub.format_help().splitlines()]
             out += [""]
     return "\n".join(out)
 
