@@ -50,7 +50,6 @@ import time
 
 import numpy as np
 
-FASHION = "/usr/share/datasets/fashion-mnist"
 HIDDEN = (1024, 512, 256)
 N_FEATURES, N_CLASSES = 784, 10
 CONFIGS = {
@@ -69,28 +68,22 @@ EVAL_CHUNK = 2048
 # ------------------------------------------------------------------ data
 def load_data(n_train=None, synthetic=False):
     """Return ``X_train, y_train, X_test, y_test`` (uint8 pixels) and a source."""
-    files = [
-        os.path.join(FASHION, name)
-        for name in (
-            "train-images-idx3-ubyte.gz",
-            "train-labels-idx1-ubyte.gz",
-            "t10k-images-idx3-ubyte.gz",
-            "t10k-labels-idx1-ubyte.gz",
-        )
-    ]
-    if not synthetic and all(map(os.path.exists, files)):
-        from sk_mnist.datasets import load_idx
+    from sk_mnist.datasets import FetchError, fetch_fashion_mnist
 
-        X, y = load_idx(files[0], files[1])
-        X_test, y_test = load_idx(files[2], files[3])
-        source = f"Fashion-MNIST from {FASHION} (real images)"
-    else:
-        X, y, X_test, y_test = _synthetic()
+    data, source = None, "Fashion-MNIST (real images)"
+    if not synthetic:
+        try:
+            # Debian's folder or the data home, checked; never downloaded here.
+            data = fetch_fashion_mnist(download_if_missing=False, verbose=False)
+        except FetchError:
+            pass
+    if data is None:
+        data = _synthetic()
         source = (
             "SYNTHETIC images of the same shape (Debian's dataset-fashion-mnist "
             "is not installed)"
         )
-    X, X_test = X.reshape(len(X), -1), X_test.reshape(len(X_test), -1)
+    (X, y), (X_test, y_test) = data
     if n_train is not None:
         X, y = X[:n_train], y[:n_train]
     return X, y, X_test, y_test, source
@@ -108,7 +101,7 @@ def _synthetic(n_train=60_000, n_test=10_000):
         X = np.clip(prototypes[y] * rng.uniform(0.3, 1.0, (n, 1)) + noise, 0, 255)
         return X.astype(np.uint8), y.astype(np.uint8)
 
-    return (*draw(n_train), *draw(n_test))
+    return draw(n_train), draw(n_test)
 
 
 def _macs(layers):
