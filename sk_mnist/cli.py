@@ -471,8 +471,13 @@ def _staged_dir(target):
             f"{target} exists and is not an earlier sk-mnist run; "
             "choose another --out or remove it"
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+        )
+    except OSError as err:
+        raise _cannot_write(target, err) from None
     umask = os.umask(0)
     os.umask(umask)
     staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the staging only
@@ -489,17 +494,31 @@ def _staged_dir(target):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def _cannot_write(target, err):
+    """The one-line error for an output path that cannot be created."""
+    reason = err.strerror or err
+    parent = Path(target).absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        reason = f"{parent} is not a folder"
+    return UsageError(f"{target}: cannot write there ({reason})")
+
+
 @contextlib.contextmanager
 def _atomic_file(target):
     """Yield a temporary path that replaces the file ``target`` on success only."""
     target = Path(target)
     if target.is_dir():
         raise UsageError(f"{target} is a directory, expected a file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Same suffix as the target: matplotlib picks the image format from it.
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
-    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Same suffix as the target: matplotlib picks the image format from it.
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
+        )
+    except OSError as err:
+        raise _cannot_write(target, err) from None
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -927,7 +946,7 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 after a usage or data error (reported as one
+        0 on success, 2 after a usage, data or file-system error (one
         ``error: ...`` line on stderr; set ``SK_MNIST_DEBUG=1`` for the
         traceback), 130 when interrupted.
 
@@ -946,16 +965,13 @@ def main(argv=None):
 
             matplotlib.use("Agg")
         return args.func(args)
-    except (UsageError, FileNotFoundError, ValueError) as err:
+    except (UsageError, OSError, ValueError) as err:
         if os.environ.get("SK_MNIST_DEBUG"):
             raise
-        message = str(err).splitlines()[0] if str(err) else type(err).__name__
-        if (
-            isinstance(err, FileNotFoundError)
-            and err.filename
-            and err.filename not in message
-        ):
-            message = f"{err.filename}: {message}"
+        if isinstance(err, OSError) and err.filename and err.strerror:
+            message = f"{err.filename}: {err.strerror}"  # the system's own
+        else:
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"error: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

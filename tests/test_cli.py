@@ -235,7 +235,7 @@ def test_every_subcommand_has_help_with_examples(command, capsys, monkeypatch):
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
         (["fly"], "invalid choice: 'fly'"),
         (["train", "--test", "t.csv"], "--test needs --train"),
-        (["train", "--train", "missing.csv"], "missing.csv"),
+        (["train", "--train", "missing.csv"], "^error: missing.csv: No such file"),
         (["evaluate", "--data", "x.csv"], "--model"),
     ],
 )
@@ -256,6 +256,17 @@ def test_malformed_csv_exits_2_naming_file_and_line(tmp_path, csv_files, capsys)
     line = _error_line(capsys)
     assert "bad.csv" in line and "line 4" in line
     assert not out.exists()
+
+
+def test_unwritable_output_exits_2_naming_it(tmp_path, csv_files, capsys):
+    # An output path below a file: the system's error, reported as one line.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = blocker / "run"
+    assert main(["train", "--train", str(csv_files["train"]), "--out", str(out)]) == 2
+    expected = f"error: {out}: cannot write there ({blocker} is not a folder)"
+    assert _error_line(capsys) == expected
+    assert sorted(tmp_path.iterdir()) == [blocker]
 
 
 def test_evaluate_needs_labels(run_dir, csv_files, capsys):
