@@ -49,6 +49,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 from . import __version__
+from ._files import remove_made_folders, topmost_missing
 from .datasets import _GZIP_ERRORS
 
 __all__ = ["FetchError", "fetch_fashion_mnist", "fetch_mnist"]
@@ -634,7 +635,7 @@ def _fetch(
             f"{dataset.title} is not in {folder} and download_if_missing is False; "
             f"copy {dataset.local_files} there, or allow the download"
         )
-    created = _topmost_missing(folder)
+    created = topmost_missing(folder)
     try:
         os.makedirs(folder, exist_ok=True)
     except OSError as err:
@@ -652,23 +653,10 @@ def _fetch(
         if created is not None:
             with contextlib.suppress(OSError):
                 os.remove(os.path.join(folder, _LOCK_NAME))
-                # Up to the data home itself when the fetch created it; a
-                # folder still holding a partial file for a resume stays.
-                path = folder
-                while True:
-                    os.rmdir(path)
-                    if path == created:
-                        break
-                    path = os.path.dirname(path)
+            # Up to the data home itself when the fetch created it; a folder
+            # still holding a partial file for a resume stays.
+            remove_made_folders(folder, created)
         raise
-
-
-def _topmost_missing(folder):
-    """The highest missing folder on ``folder``'s (absolute) path, or None."""
-    top = None
-    while not os.path.exists(folder):
-        top, folder = folder, os.path.dirname(folder)
-    return top
 
 
 _LOCK_NAME = ".lock"

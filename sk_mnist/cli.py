@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from . import __version__
+from ._files import remove_made_folders, topmost_missing
 from ._quiet import import_keras_quietly as _import_keras_quietly
 
 EXIT_USAGE = 2
@@ -471,17 +472,17 @@ def _staged_dir(target):
             f"{target} exists and is not an earlier sk-mnist run; "
             "choose another --out or remove it"
         )
+    made = topmost_missing(target.parent)
+    staging = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(
-            tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
-        )
-    except OSError as err:
-        raise _cannot_write(target, err) from None
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the staging only
-    try:
+        with _output_error(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staging = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+            )
+        umask = os.umask(0)
+        os.umask(umask)
+        staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the staging only
         yield staging
         old = None
         if target.exists():
@@ -491,18 +492,25 @@ def _staged_dir(target):
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if not target.exists():
+            remove_made_folders(target.parent, made)
 
 
-def _cannot_write(target, err):
-    """The one-line error for an output path that cannot be created."""
-    reason = err.strerror or err
-    parent = Path(target).absolute().parent
-    while not parent.exists():
-        parent = parent.parent
-    if not parent.is_dir():
-        reason = f"{parent} is not a folder"
-    return UsageError(f"{target}: cannot write there ({reason})")
+@contextlib.contextmanager
+def _output_error(target):
+    """Report an OS error in the block as one line naming ``target`` and why."""
+    try:
+        yield
+    except OSError as err:
+        reason = err.strerror or err
+        parent = Path(target).absolute().parent
+        while not parent.exists():
+            parent = parent.parent
+        if not parent.is_dir():
+            reason = f"{parent} is not a folder"
+        raise UsageError(f"{target}: cannot write there ({reason})") from None
 
 
 @contextlib.contextmanager
@@ -511,21 +519,24 @@ def _atomic_file(target):
     target = Path(target)
     if target.is_dir():
         raise UsageError(f"{target} is a directory, expected a file name")
+    made = topmost_missing(target.parent)
+    tmp = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # Same suffix as the target: matplotlib picks the image format from it.
-        fd, tmp = tempfile.mkstemp(
-            prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
-        )
-    except OSError as err:
-        raise _cannot_write(target, err) from None
-    os.close(fd)
-    tmp = Path(tmp)
-    try:
+        with _output_error(target):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            # Same suffix as the target: matplotlib picks the format from it.
+            fd, name = tempfile.mkstemp(
+                prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
+            )
+        tmp = Path(name)
+        os.close(fd)
         yield tmp
         os.replace(tmp, target)
     finally:
-        tmp.unlink(missing_ok=True)
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        if not target.exists():
+            remove_made_folders(target.parent, made)
 
 
 def _versions():

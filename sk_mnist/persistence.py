@@ -52,6 +52,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
+from ._files import remove_made_folders, topmost_missing
 from .estimator import _ROUTES, DenseMLPClassifier
 from .preprocessing import PixelScaler
 
@@ -277,9 +278,10 @@ def save_model(estimator, path):
         }
     doc["notes"] = notes
     _check_target(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    made, staging = topmost_missing(path.parent), None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
         new, old = staging / "new", staging / "old"
         new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
         steps[-1][1].model_.save(new / KERAS_NAME)
@@ -300,7 +302,10 @@ def save_model(estimator, path):
             raise
         _fsync(path.parent)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if not os.path.lexists(path):  # the folders made for it go too
+            remove_made_folders(path.parent, made)
 
 
 def _library_versions():

@@ -1,5 +1,6 @@
 """The sk-mnist command, end to end with tiny networks, and its bad-input paths."""
 
+import errno
 import json
 import shutil
 import subprocess
@@ -267,6 +268,26 @@ def test_unwritable_output_exits_2_naming_it(tmp_path, csv_files, capsys):
     expected = f"error: {out}: cannot write there ({blocker} is not a folder)"
     assert _error_line(capsys) == expected
     assert sorted(tmp_path.iterdir()) == [blocker]
+
+
+def test_failure_mid_run_leaves_no_folder_behind(
+    tmp_path, csv_files, capsys, monkeypatch
+):
+    import sk_mnist.persistence
+
+    def disk_full(pipe, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(sk_mnist.persistence, "save_model", disk_full)
+    out = tmp_path / "new" / "deeper" / "run"
+    args = ["train", "--train", str(csv_files["train"]), "--out", str(out), *FAST]
+    assert main(args) == 2
+    line = _error_line(capsys)
+    assert line.startswith("error: ") and line.endswith(
+        "model: No space left on device"
+    )
+    # The run's staging folder and the two folders made for it are gone.
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_evaluate_needs_labels(run_dir, csv_files, capsys):

@@ -233,6 +233,10 @@ def test_interrupted_first_save_leaves_nothing(fitted, tmp_path, monkeypatch):
     with pytest.raises(ZeroDivisionError):
         save_model(fitted["int"], tmp_path / "m")
     assert os.listdir(tmp_path) == []
+    # nor the folders made on the way to it
+    with pytest.raises(ZeroDivisionError):
+        save_model(fitted["int"], tmp_path / "new" / "deeper" / "m")
+    assert os.listdir(tmp_path) == []
 
 
 def test_missing_path(tmp_path):
