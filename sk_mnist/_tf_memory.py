@@ -16,13 +16,15 @@ several MiB per fit in a grid search of small networks.
 :func:`skip_single_replica_all_reduce` makes one optimizer skip that no-op
 when no strategy is active; the updates are bit-identical. Under a
 ``tf.distribute`` strategy, and on other backends, nothing changes.
+:func:`clear_session` clears Keras' global state between fits, except inside
+a strategy's scope, where clearing would break the scope.
 """
 
 import types
 
 import keras
 
-__all__ = ["skip_single_replica_all_reduce"]
+__all__ = ["clear_session", "skip_single_replica_all_reduce"]
 
 
 def _all_reduce_sum_gradients(self, grads_and_vars):
@@ -67,4 +69,31 @@ def skip_single_replica_all_reduce(optimizer):
         optimizer._all_reduce_sum_gradients = types.MethodType(
             _all_reduce_sum_gradients, optimizer
         )
+    return True
+
+
+def clear_session():
+    """``keras.backend.clear_session()``, except inside a ``tf.distribute`` scope.
+
+    Clearing drops Keras' global state from earlier fits; inside a strategy's
+    ``scope()`` it would also drop the scope's graph state, and leaving the
+    scope then fails, so there the state is kept.
+
+    Returns
+    -------
+    cleared : bool
+        Whether the session was cleared.
+
+    Examples
+    --------
+    >>> from sk_mnist._tf_memory import clear_session
+    >>> clear_session()
+    True
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        if tf.distribute.has_strategy():
+            return False
+    keras.backend.clear_session()
     return True

@@ -28,7 +28,7 @@ from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from ._tf_memory import skip_single_replica_all_reduce
+from ._tf_memory import clear_session, skip_single_replica_all_reduce
 from ._threads import limit_backend_threads
 from .model import ACTIVATIONS, build_dense_mlp
 
@@ -427,7 +427,7 @@ class DenseMLPClassifier(KerasClassifier):
         limit_backend_threads()
         # Drop Keras' global graph and name state from earlier fits so that a
         # grid search's hundredth fit is as fast and as lean as its first.
-        keras.backend.clear_session()
+        clear_session()
         model = build_dense_mlp(
             self.n_features_in_,
             max(self.n_classes_, 2),

@@ -512,3 +512,21 @@ def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
     np.testing.assert_array_equal(
         fixed.predict_proba(X_test), keras_own.predict_proba(X_test)
     )
+
+
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow", reason="tf.distribute is TensorFlow's"
+)
+def test_fit_inside_a_tf_distribute_scope(digits):
+    # Clearing Keras' session inside a strategy scope broke the scope's exit
+    # (IndexError), and the strategy path keeps Keras' own all_reduce.
+    import tensorflow as tf
+
+    X, y, X_test, _ = digits
+    plain = make_mnist_pipeline(**TINY).fit(X, y)
+    with tf.distribute.MirroredStrategy(["/cpu:0"]).scope():
+        mirrored = make_mnist_pipeline(**TINY).fit(X, y)
+    assert mirrored[-1].history_["loss"] == pytest.approx(plain[-1].history_["loss"])
+    np.testing.assert_allclose(
+        mirrored.predict_proba(X_test), plain.predict_proba(X_test), atol=1e-6
+    )
