@@ -84,3 +84,17 @@ def test_tiny_parallel_search_run_compares_rankings():
     # Seeded fits score the same in one process and in two worker processes.
     assert "identical rankings over all runs: yes" in result.stdout
     assert ("PASS" in result.stdout) != ("MISS" in result.stdout)
+
+
+def test_tiny_early_stopping_run_gives_a_verdict():
+    script = SCRIPT.parent / "bench_early_stopping.py"
+    cmd = [sys.executable, str(script), "--n-train", "400", "--epochs", "2"]
+    cmd += ["--seeds", "0"]
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = result.stdout
+    for name in ("to the end", "early_stopping=True", "to the end on 90%"):
+        assert f"seed 0  {name} " in out, out + result.stderr[-2000:]
+    assert "400 training and 1000 test images" in out
+    verdicts = [line for line in out.splitlines() if line.startswith(("PASS", "MISS"))]
+    assert len(verdicts) == 1
+    assert result.returncode == (0 if verdicts[0].startswith("PASS") else 1)
