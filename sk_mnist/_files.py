@@ -1,12 +1,16 @@
-"""Folders made for an output, and their removal when the output fails.
+"""Writing an output atomically, and leaving nothing behind when that fails.
 
-A command or a download that fails leaves nothing half-written behind, and
-that includes the folders it created on the way to its output.
+A command, a save or a download that fails leaves nothing half-written
+behind, and that includes the folders it created on the way to its output.
 """
 
+import contextlib
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
-__all__ = ["remove_made_folders", "topmost_missing"]
+__all__ = ["remove_made_folders", "temporary_beside", "topmost_missing"]
 
 
 def topmost_missing(folder):
@@ -64,3 +68,63 @@ def remove_made_folders(folder, top):
         if folder == top:
             return
         folder = os.path.dirname(folder)
+
+
+@contextlib.contextmanager
+def temporary_beside(target, *, folder=False, suffix=""):
+    """Yield a new temporary file or folder next to ``target``, to rename onto it.
+
+    ``target``'s missing parent folders are created first. When the block
+    ends, the temporary is removed if it is still there (rename it to
+    ``target`` to keep it), and the parent folders made for it are removed
+    again if ``target`` does not exist then. Errors creating the folders or
+    the temporary are raised as they come (``OSError``).
+
+    Parameters
+    ----------
+    target : str or path-like
+        The file or folder to be written.
+    folder : bool, default=False
+        Yield a folder (mode 0o700, as :func:`tempfile.mkdtemp` makes it)
+        instead of an empty file.
+    suffix : str, default=""
+        Suffix of a temporary file (some writers pick the format from it).
+
+    Yields
+    ------
+    path : pathlib.Path
+        The temporary, named ``.<target name>.tmp-<random><suffix>``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_mnist._files import temporary_beside
+    >>> home = tempfile.mkdtemp()
+    >>> target = os.path.join(home, "new", "notes.txt")
+    >>> with temporary_beside(target) as tmp:
+    ...     _ = tmp.write_text("done")
+    ...     os.replace(tmp, target)
+    >>> open(target).read()
+    'done'
+    """
+    target = os.path.abspath(target)
+    parent = os.path.dirname(target)
+    top = topmost_missing(parent)
+    tmp = None
+    try:
+        os.makedirs(parent, exist_ok=True)
+        prefix = f".{os.path.basename(target)}.tmp-"
+        if folder:
+            tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
+            os.close(fd)
+        yield Path(tmp)
+    finally:
+        if tmp is not None and folder:
+            shutil.rmtree(tmp, ignore_errors=True)
+        elif tmp is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(tmp)
+        if not os.path.lexists(target):
+            remove_made_folders(parent, top)

@@ -14,13 +14,12 @@ import logging
 import os
 import shutil
 import sys
-import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 from . import __version__
-from ._files import remove_made_folders, topmost_missing
+from ._files import temporary_beside, topmost_missing
 from ._quiet import import_keras_quietly as _import_keras_quietly
 
 EXIT_USAGE = 2
@@ -472,14 +471,9 @@ def _staged_dir(target):
             f"{target} exists and is not an earlier sk-mnist run; "
             "choose another --out or remove it"
         )
-    made = topmost_missing(target.parent)
-    staging = None
-    try:
+    with contextlib.ExitStack() as stack:
         with _output_error(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
-            staging = Path(
-                tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
-            )
+            staging = stack.enter_context(temporary_beside(target, folder=True))
         umask = os.umask(0)
         os.umask(umask)
         staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the staging only
@@ -491,11 +485,6 @@ def _staged_dir(target):
         staging.rename(target)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        if not target.exists():
-            remove_made_folders(target.parent, made)
 
 
 @contextlib.contextmanager
@@ -506,10 +495,10 @@ def _output_error(target):
     except OSError as err:
         reason = err.strerror or err
         parent = Path(target).absolute().parent
-        while not parent.exists():
-            parent = parent.parent
-        if not parent.is_dir():
-            reason = f"{parent} is not a folder"
+        missing = topmost_missing(parent)
+        existing = Path(missing).parent if missing else parent
+        if not existing.is_dir():
+            reason = f"{existing} is not a folder"
         raise UsageError(f"{target}: cannot write there ({reason})") from None
 
 
@@ -519,24 +508,12 @@ def _atomic_file(target):
     target = Path(target)
     if target.is_dir():
         raise UsageError(f"{target} is a directory, expected a file name")
-    made = topmost_missing(target.parent)
-    tmp = None
-    try:
+    with contextlib.ExitStack() as stack:
         with _output_error(target):
-            target.parent.mkdir(parents=True, exist_ok=True)
             # Same suffix as the target: matplotlib picks the format from it.
-            fd, name = tempfile.mkstemp(
-                prefix=f".{target.name}.tmp-", suffix=target.suffix, dir=target.parent
-            )
-        tmp = Path(name)
-        os.close(fd)
+            tmp = stack.enter_context(temporary_beside(target, suffix=target.suffix))
         yield tmp
         os.replace(tmp, target)
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        if not target.exists():
-            remove_made_folders(target.parent, made)
 
 
 def _versions():

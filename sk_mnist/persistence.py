@@ -37,8 +37,6 @@ import errno
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import warnings
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
@@ -52,7 +50,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from ._files import remove_made_folders, topmost_missing
+from ._files import temporary_beside
 from .estimator import _ROUTES, DenseMLPClassifier
 from .preprocessing import PixelScaler
 
@@ -278,10 +276,9 @@ def save_model(estimator, path):
         }
     doc["notes"] = notes
     _check_target(path)
-    made, staging = topmost_missing(path.parent), None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
+    # The staging folder goes when the block ends; so do the parent folders
+    # made for it unless the model landed.
+    with temporary_beside(path, folder=True) as staging:
         new, old = staging / "new", staging / "old"
         new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
         steps[-1][1].model_.save(new / KERAS_NAME)
@@ -301,11 +298,6 @@ def save_model(estimator, path):
                 os.rename(old, path)
             raise
         _fsync(path.parent)
-    finally:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
-        if not os.path.lexists(path):  # the folders made for it go too
-            remove_made_folders(path.parent, made)
 
 
 def _library_versions():
