@@ -2,8 +2,8 @@
 
 For each seed, fits ``make_mnist_pipeline(**recipe, random_state=seed)`` three
 ways on the same data: to the end, with ``early_stopping=True``, and to the
-end on a stratified 90% of the training set (what early stopping trains on;
-its 10% hold-out is the rest). The third row tells the cost of the hold-out
+end on a stratified 90% of the training set (as much as early stopping
+trains on, though not its very split). The third row tells the cost of the hold-out
 apart from the effect of the stop. Prints test accuracy and epochs run per
 seed, the means, and a verdict on issue 3's line: with early stopping the
 pipeline "is at least as good and stops early" (mean accuracy at least the
