@@ -484,14 +484,17 @@ def _rss_mib():
 def test_consecutive_fits_do_not_keep_earlier_weights(digits):
     # A 2048-2048 layer is 16 MiB of weights, 48 MiB with Adam's two slots:
     # on TensorFlow, every fit used to leave all of it behind (see
-    # sk_mnist/_tf_memory.py), 144 MiB over the last three fits here.
+    # sk_mnist/_tf_memory.py), about 48 MiB more after each fit. The median
+    # step is used because the allocator's own jumps (up to ~35 MiB, seen once
+    # in a while on JAX) come alone, while a leak shows at every fit.
     X, y, _, _ = digits
     params = {**TINY, "hidden_layer_sizes": (2048, 2048), "epochs": 1}
     rss = []
-    for seed in range(4):
+    for seed in range(6):
         make_mnist_pipeline(**{**params, "random_state": seed}).fit(X, y)
         rss.append(_rss_mib())
-    assert rss[-1] - rss[0] < 40, rss
+    steps = np.diff(rss[1:])
+    assert np.median(steps) < 16, rss
 
 
 def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
