@@ -484,17 +484,17 @@ def _rss_mib():
 def test_consecutive_fits_do_not_keep_earlier_weights(digits):
     # A 2048-2048 layer is 16 MiB of weights, 48 MiB with Adam's two slots:
     # on TensorFlow, every fit used to leave all of it behind (see
-    # sk_mnist/_tf_memory.py), about 48 MiB more after each fit. The median
-    # step is used because the allocator's own jumps (up to ~35 MiB, seen once
-    # in a while on JAX) come alone, while a leak shows at every fit.
+    # sk_mnist/_tf_memory.py), ~50 MiB more after each fit, without end.
+    # Allocators keep some freed buffers for reuse (on JAX, RSS rises by up
+    # to ~20 MiB a fit over the first few fits, then levels off), so only
+    # the second half of the fits is judged.
     X, y, _, _ = digits
     params = {**TINY, "hidden_layer_sizes": (2048, 2048), "epochs": 1}
     rss = []
-    for seed in range(6):
-        make_mnist_pipeline(**{**params, "random_state": seed}).fit(X, y)
+    for seed in range(12):
+        make_mnist_pipeline(**{**params, "random_state": seed}).fit(X[:256], y[:256])
         rss.append(_rss_mib())
-    steps = np.diff(rss[1:])
-    assert np.median(steps) < 16, rss
+    assert rss[-1] - rss[5] < 48, rss
 
 
 def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
