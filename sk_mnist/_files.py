@@ -10,7 +10,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-__all__ = ["remove_made_folders", "temporary_beside", "topmost_missing"]
+__all__ = [
+    "remove_made_folders",
+    "staged_folder",
+    "temporary_beside",
+    "topmost_missing",
+]
 
 
 def topmost_missing(folder):
@@ -128,3 +133,38 @@ def temporary_beside(target, *, folder=False, suffix=""):
                 os.remove(tmp)
         if not os.path.lexists(target):
             remove_made_folders(parent, top)
+
+
+@contextlib.contextmanager
+def staged_folder(target):
+    """Yield a new empty folder that replaces the folder ``target`` on success.
+
+    The folder is made beside ``target`` (see :func:`temporary_beside`) with
+    the umask's mode. When the block ends without an error, an existing
+    ``target`` is moved aside, the new folder is renamed to ``target`` and
+    the old one is removed; if that rename fails, the old ``target`` is put
+    back. When the block raises, ``target`` is left as it was.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sk_mnist._files import staged_folder
+    >>> home = tempfile.mkdtemp()
+    >>> target = os.path.join(home, "run")
+    >>> with staged_folder(target) as new:
+    ...     _ = (new / "notes.txt").write_text("done")
+    >>> os.listdir(target), os.listdir(home)
+    (['notes.txt'], ['run'])
+    """
+    with temporary_beside(target, folder=True) as staging:
+        new, old = staging / "new", staging / "old"
+        new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
+        yield new
+        try:
+            if os.path.lexists(target):
+                os.rename(target, old)
+            os.rename(new, target)
+        except BaseException:
+            if old.exists() and not os.path.lexists(target):
+                os.rename(old, target)
+            raise

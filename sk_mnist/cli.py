@@ -12,14 +12,13 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import sys
 import textwrap
 import time
 from pathlib import Path
 
 from . import __version__
-from ._files import temporary_beside, topmost_missing
+from ._files import staged_folder, temporary_beside, topmost_missing
 from ._quiet import import_keras_quietly as _import_keras_quietly
 
 EXIT_USAGE = 2
@@ -473,18 +472,8 @@ def _staged_dir(target):
         )
     with contextlib.ExitStack() as stack:
         with _output_error(target):
-            staging = stack.enter_context(temporary_beside(target, folder=True))
-        umask = os.umask(0)
-        os.umask(umask)
-        staging.chmod(0o777 & ~umask)  # mkdtemp's 0700 is for the staging only
+            staging = stack.enter_context(staged_folder(target))
         yield staging
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old-{os.getpid()}")
-            target.rename(old)
-        staging.rename(target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 @contextlib.contextmanager

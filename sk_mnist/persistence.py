@@ -50,7 +50,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from ._files import temporary_beside
+from ._files import staged_folder
 from .estimator import _ROUTES, DenseMLPClassifier
 from .preprocessing import PixelScaler
 
@@ -276,11 +276,9 @@ def save_model(estimator, path):
         }
     doc["notes"] = notes
     _check_target(path)
-    # The staging folder goes when the block ends; so do the parent folders
-    # made for it unless the model landed.
-    with temporary_beside(path, folder=True) as staging:
-        new, old = staging / "new", staging / "old"
-        new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
+    # Nothing of a failed save stays: neither the staging folder nor the
+    # parent folders made for it.
+    with staged_folder(path) as new:
         steps[-1][1].model_.save(new / KERAS_NAME)
         _fsync(new / KERAS_NAME)
         doc["model_file"], doc["model_sha256"] = KERAS_NAME, _sha256(new / KERAS_NAME)
@@ -289,15 +287,7 @@ def save_model(estimator, path):
             f.flush()
             os.fsync(f.fileno())
         _fsync(new)
-        try:
-            if os.path.lexists(path):
-                os.rename(path, old)
-            os.rename(new, path)
-        except BaseException:
-            if old.exists() and not os.path.lexists(path):
-                os.rename(old, path)
-            raise
-        _fsync(path.parent)
+    _fsync(path.parent)
 
 
 def _library_versions():
