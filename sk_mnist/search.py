@@ -306,10 +306,16 @@ class _ProgressMixin:
         # without a seed would deal new ones to each round otherwise.
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
         self._splits = _FixedSplits(list(cv.split(X, y, params.get("groups"))))
+        # ``cv`` may be a generator of splits, which the line above has just
+        # used up: sklearn's own fit reads the materialised splits instead.
+        # ``self.cv`` is restored after, so get_params and clone see no change.
+        user_cv = self.cv
+        self.cv = self._splits
         try:
             with _scattered(X, y, self._splits):
                 return super().fit(X, y, **params)
         finally:
+            self.cv = user_cv
             del self._splits
 
     def _run_search(self, evaluate_candidates):

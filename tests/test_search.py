@@ -142,6 +142,30 @@ def test_randomized_rounds_sample_the_same_candidates_as_sklearn():
     )
 
 
+@pytest.mark.parametrize("search_class", ["grid", "randomized"])
+def test_a_generator_of_splits_works_as_in_sklearn(search_class):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, y = load_digits(return_X_y=True)
+    grid = {"n_neighbors": [1, 3]}
+    splits = StratifiedKFold(2).split(X, y)  # a generator: it can be read once
+    if search_class == "grid":
+        ours = ProgressGridSearchCV(KNeighborsClassifier(), grid, cv=splits)
+    else:
+        ours = ProgressRandomizedSearchCV(
+            KNeighborsClassifier(), grid, n_iter=2, random_state=0, cv=splits
+        )
+    ours.fit(X, y)
+    assert ours.cv is splits  # get_params still gives what the user passed
+    plain = GridSearchCV(KNeighborsClassifier(), grid, cv=2).fit(X, y)
+    assert ours.n_splits_ == 2
+    assert list(ours.cv_results_["mean_test_score"]) == list(
+        plain.cv_results_["mean_test_score"]
+    )
+
+
 @pytest.fixture(scope="module")
 def digits_uint8():
     from sklearn.datasets import load_digits
