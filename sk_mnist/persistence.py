@@ -425,6 +425,8 @@ def load_model(path):
             doc = json.load(f)
     except ValueError as err:
         raise _fail(json_path, f"not valid JSON ({err})") from None
+    except RecursionError:
+        raise _fail(json_path, "not valid JSON: nested too deeply") from None
     fmt = doc.get("format") if isinstance(doc, dict) else None
     if fmt != FORMAT_NAME:
         raise _fail(json_path, f"format {fmt!r} is not {FORMAT_NAME!r}")
@@ -461,6 +463,8 @@ def load_model(path):
         ) from None
     except (TypeError, ValueError, AttributeError) as err:
         raise _fail(json_path, f"invalid model description: {err}") from None
+    except RecursionError:
+        raise _fail(json_path, "invalid model description: nested too deeply") from None
     actual = _sha256(keras_path)
     if actual != expected:
         msg = f"SHA-256 {actual[:12]}... is not {expected[:12]}... from {JSON_NAME}"

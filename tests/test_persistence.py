@@ -264,6 +264,7 @@ def test_missing_file(saved, name):
         ("[1, 2]", "format None is not 'sk_mnist-model'"),
         ('{"format": "pickle"}', "format 'pickle' is not"),
         ('{"format": "sk_mnist-model", "format_version": "1"}', "invalid format_v"),
+        ("[" * 100000 + "]" * 100000, "not valid JSON: nested too deeply"),
     ],
 )
 def test_bad_json(saved, text, match):
@@ -271,6 +272,16 @@ def test_bad_json(saved, text, match):
     with pytest.raises(ModelFileError, match=rf"sk_mnist.json: {match}") as info:
         load_model(saved)
     assert "\n" not in str(info.value)
+
+
+def test_deeply_nested_parameter(saved):
+    # Shallow enough for json.load, too deep to convert back from the JSON.
+    doc = json.loads((saved / "sk_mnist.json").read_text())
+    doc["steps"][1]["params"]["hidden_layer_sizes"] = [[]]
+    text = json.dumps(doc).replace("[[]]", "[" * 900 + "]" * 900)
+    (saved / "sk_mnist.json").write_text(text)
+    with pytest.raises(ModelFileError, match="sk_mnist.json: .*nested too deeply"):
+        load_model(saved)
 
 
 def test_newer_format_version(saved):
