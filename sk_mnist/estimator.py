@@ -314,6 +314,11 @@ class DenseMLPClassifier(KerasClassifier):
         # set_params and clone see them; fit rejects names that are not routed.
         vars(self).update(routed_params)
 
+    # scikeras' set_params stores ``<prefix>__<name>`` as a routed parameter
+    # only for these prefixes; without "callbacks" it would treat
+    # ``callbacks__patience`` as a nested estimator's parameter and fail.
+    _routing_prefixes = frozenset(_ROUTES)
+
     # scikeras prints one parameter per line; sklearn's repr shows only the
     # changed ones and is what GridSearchCV users expect.
     __repr__ = BaseEstimator.__repr__

@@ -533,3 +533,22 @@ def test_fit_inside_a_tf_distribute_scope(digits):
     np.testing.assert_allclose(
         mirrored.predict_proba(X_test), plain.predict_proba(X_test), atol=1e-6
     )
+
+
+def test_grid_search_tunes_routed_callback_parameters(digits):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(
+        **TINY,
+        callbacks=[keras.callbacks.EarlyStopping],
+        callbacks__monitor="loss",
+    )
+    clf.set_params(callbacks__patience=3)
+    assert clf.get_params()["callbacks__patience"] == 3
+    assert clone(clf).get_params()["callbacks__patience"] == 3
+    grid = GridSearchCV(clf, {"callbacks__patience": [1, 2]}, cv=2).fit(
+        X[:300] / 255, y[:300]
+    )
+    assert [p["callbacks__patience"] for p in grid.cv_results_["params"]] == [1, 2]
+    (stopper,) = grid.best_estimator_._fit_callbacks
+    assert isinstance(stopper, keras.callbacks.EarlyStopping)
+    assert stopper.patience == grid.best_params_["callbacks__patience"]
