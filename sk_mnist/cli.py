@@ -24,6 +24,26 @@ from ._quiet import import_keras_quietly as _import_keras_quietly
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 RUN_MARKER = "metrics.json"
+# Every name 'train' and 'search' write in --out: a folder holding only these
+# and a RUN_MARKER that says it came from sk-mnist is an earlier run, which a
+# new run may replace.
+TRAIN_NAMES = (
+    "model",
+    "history.csv",
+    "class_distribution.png",
+    "samples.png",
+    "learning_curves.png",
+    "confusion_matrix.png",
+    "misclassified.png",
+    RUN_MARKER,
+)
+SEARCH_NAMES = (
+    "model",
+    "cv_results.csv",
+    "best_params.json",
+    "search_scores.png",
+    RUN_MARKER,
+)
 # DenseMLPClassifier's defaults, written out so that --help needs no Keras;
 # tests/test_cli.py checks that they agree with the estimator's.
 _DEFAULTS = {
@@ -458,18 +478,49 @@ def _say(args, message):
         print(message, flush=True)
 
 
-@contextlib.contextmanager
-def _staged_dir(target):
-    """Yield a temporary directory that replaces ``target`` on success only."""
+def _is_earlier_run(folder):
+    """Whether ``folder`` holds only what an sk-mnist run writes, with its
+    ``metrics.json`` naming the sk-mnist version that wrote it."""
+    names = {entry.name for entry in folder.iterdir()}
+    if not names <= {*TRAIN_NAMES, *SEARCH_NAMES} or RUN_MARKER not in names:
+        return False
+    try:
+        metrics = json.loads((folder / RUN_MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    versions = metrics.get("versions") if isinstance(metrics, dict) else None
+    return isinstance(versions, dict) and "sk_mnist" in versions
+
+
+def _check_out(target):
+    """Refuse an ``--out`` that a run may not replace, before any work is done.
+
+    ``target`` may be missing, an empty folder or an earlier run (see
+    :func:`_is_earlier_run`); it may not be, or hold, the current folder.
+    """
     target = Path(target)
-    if target.exists() and not (
-        target.is_dir()
-        and (not any(target.iterdir()) or (target / RUN_MARKER).exists())
+    if not target.exists():
+        return
+    here = Path.cwd().resolve()
+    if target.is_dir() and (
+        here == target.resolve() or target.resolve() in here.parents
     ):
+        raise UsageError(
+            f"--out {target}: is the current folder or holds it, and a run "
+            "replaces its --out folder; choose another --out"
+        )
+    if not (target.is_dir() and (not any(target.iterdir()) or _is_earlier_run(target))):
         raise UsageError(
             f"{target} exists and is not an earlier sk-mnist run; "
             "choose another --out or remove it"
         )
+
+
+@contextlib.contextmanager
+def _staged_dir(target):
+    """Yield a temporary directory that replaces ``target`` on success only."""
+    target = Path(target)
+    _check_out(target)
     with contextlib.ExitStack() as stack:
         with _output_error(target):
             staging = stack.enter_context(staged_folder(target))
@@ -620,6 +671,7 @@ def cmd_train(args):
     """Train, evaluate on the test set, and write the run directory."""
     from sklearn.model_selection import train_test_split
 
+    _check_out(args.out)
     X_train, y_train, X_test, y_test, data = _load_train_test(args)
     if X_test is None:
         X_train, X_test, y_train, y_test = train_test_split(
@@ -840,6 +892,7 @@ def cmd_search(args):
     """Cross-validated search; write the results and the refit best model."""
     from .search import start_workers
 
+    _check_out(args.out)
     n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
     # Local worker processes import Keras while this one loads data and Keras.
     workers = None if args.scheduler else start_workers(n_jobs)

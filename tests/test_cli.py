@@ -141,13 +141,66 @@ def test_progress_is_shown_unless_quiet(tmp_path, csv_files, capfd):
 def test_rerun_replaces_an_earlier_run(run_dir, csv_files, tmp_path):
     out = tmp_path / "again"
     shutil.copytree(run_dir, out)
-    (out / "stale.txt").write_text("from the old run")
+    (out / "cv_results.csv").write_text("from an old search")
     assert (
         main(["train", "--train", str(csv_files["train"]), "--out", str(out), *FAST])
         == 0
     )
-    assert not (out / "stale.txt").exists()
+    assert not (out / "cv_results.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
+
+
+def test_train_replaces_an_earlier_search(tmp_path, capsys):
+    out = tmp_path / "run"
+    grid = '{"mlp__epochs": [1], "mlp__hidden_layer_sizes": [[8]]}'
+    assert (
+        main(["search", "--grid", grid, "--cv", "2", "--out", str(out), "--quiet"]) == 0
+    )
+    assert (out / "cv_results.csv").is_file()
+    assert main(["train", "--out", str(out), *FAST]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["model", "metrics.json", "history.csv", *PNGS]
+    )
+
+
+@pytest.mark.parametrize(
+    "metrics", ['{"foo": 1}', "[]", "not json", '{"versions": {"keras": "3"}}']
+)
+def test_refuses_a_folder_with_a_foreign_metrics_json(tmp_path, capsys, metrics):
+    # Only a folder that sk-mnist wrote, and nothing else, is replaced.
+    project = tmp_path / "proj"
+    (project / "src").mkdir(parents=True)
+    (project / "metrics.json").write_text(metrics)
+    (project / "src" / "code.py").write_text("x")
+    assert main(["train", "--out", str(project), *FAST]) == 2
+    assert "is not an earlier sk-mnist run" in _error_line(capsys)
+    assert (project / "src" / "code.py").read_text() == "x"
+    assert (project / "metrics.json").read_text() == metrics
+
+
+def test_refuses_a_run_folder_holding_other_files(run_dir, tmp_path, capsys):
+    out = tmp_path / "run"
+    shutil.copytree(run_dir, out)
+    (out / "notes.txt").write_text("mine")
+    assert main(["train", "--out", str(out), *FAST]) == 2
+    assert "is not an earlier sk-mnist run" in _error_line(capsys)
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize("out", [".", "./", "sub/..", "..", "<absolute>"])
+def test_refuses_the_current_folder_before_loading_data(
+    run_dir, tmp_path, capsys, monkeypatch, out
+):
+    # The current folder, or one holding it, cannot be replaced; it is refused
+    # before the data (here a missing file) is read, even when it is a run.
+    here = tmp_path / "here"
+    shutil.copytree(run_dir, here)
+    (here / "sub").mkdir()
+    monkeypatch.chdir(here / "sub" if out == ".." else here)
+    out = str(here) if out == "<absolute>" else out
+    assert main(["train", "--train", "missing.csv", "--out", out, *FAST]) == 2
+    assert "is the current folder or holds it" in _error_line(capsys)
+    assert (here / "model").is_dir() and (here / "sub").is_dir()
 
 
 def test_evaluate_prints_report_and_writes_files(run_dir, csv_files, tmp_path, capsys):
