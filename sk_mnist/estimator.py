@@ -104,6 +104,24 @@ def _speed_settings(batch_size, work):
     return settings
 
 
+def _check_no_rate_callbacks(callbacks):
+    """Reject user callbacks that the cosine schedule would override."""
+    stack = list(callbacks)
+    while stack:
+        callback = stack.pop(0)
+        if isinstance(callback, list):
+            stack[:0] = callback
+        elif isinstance(
+            callback,
+            (keras.callbacks.LearningRateScheduler, keras.callbacks.ReduceLROnPlateau),
+        ):
+            name = type(callback).__name__
+            raise ValueError(
+                f"callbacks include {name}, which learning_rate_schedule='cosine' "
+                f"would override; set learning_rate_schedule='constant' to use it."
+            )
+
+
 @contextlib.contextmanager
 def _seeded(seed):
     """Seed Python, NumPy and the Keras backend; restore Python/NumPy state."""
@@ -161,7 +179,9 @@ class DenseMLPClassifier(KerasClassifier):
         ``epochs`` epochs; each :meth:`fit` (also a warm-started one) runs
         one such cycle, and :meth:`partial_fit` always uses
         ``learning_rate``. The rate of each epoch is recorded in
-        ``history_["learning_rate"]``.
+        ``history_["learning_rate"]``. ``"cosine"`` refuses a
+        ``LearningRateScheduler`` or ``ReduceLROnPlateau`` among the
+        callbacks (it would override them); use ``"constant"`` with them.
     batch_size : int, default=128
         Samples per gradient update.
     epochs : int, default=15
@@ -495,7 +515,10 @@ class DenseMLPClassifier(KerasClassifier):
                     restore_best_weights=True,
                 )
             )
-        callbacks.extend(self._schedule_callbacks(epochs))
+        schedule = self._schedule_callbacks(epochs)
+        if schedule:
+            _check_no_rate_callbacks(callbacks)
+        callbacks.extend(schedule)
         fit_kwargs = {
             "batch_size": self.batch_size,
             "verbose": self.verbose,

@@ -451,6 +451,29 @@ def test_cosine_schedule_lowers_the_rate_each_epoch(digits):
     assert len(clf.history_["learning_rate"]) == len(clf.history_["loss"]) == 5
 
 
+@pytest.mark.parametrize(
+    "routed",
+    [
+        {"callbacks": [keras.callbacks.LearningRateScheduler(lambda e, lr: 1e-4)]},
+        {"fit__callbacks": [keras.callbacks.ReduceLROnPlateau]},
+    ],
+)
+def test_cosine_schedule_refuses_rate_callbacks_it_would_override(digits, routed):
+    X, y, _, _ = digits
+    params = {**TINY, "epochs": 2, "learning_rate_schedule": "cosine"}
+    clf = DenseMLPClassifier(**params, **routed)
+    with pytest.raises(ValueError, match="set learning_rate_schedule='constant'"):
+        clf.fit(X[:200] / 255, y[:200])
+
+
+def test_constant_schedule_leaves_the_rate_to_a_user_scheduler(digits):
+    X, y, _, _ = digits
+    rates = [0.01, 0.005, 0.001]
+    scheduler = keras.callbacks.LearningRateScheduler(lambda e, lr: rates[e])
+    clf = DenseMLPClassifier(**TINY, callbacks=[scheduler]).fit(X[:200] / 255, y[:200])
+    np.testing.assert_allclose(clf.history_["learning_rate"], rates, rtol=1e-6)
+
+
 def test_constant_schedule_records_its_rate(fitted):
     history = fitted[-1].history_
     assert history["learning_rate"] == [pytest.approx(0.01)] * 3
