@@ -367,6 +367,33 @@ def _build_step(desc):
     return name, est
 
 
+def _check_structure(steps):
+    """Raise ValueError unless ``steps`` are PixelScalers then the classifier.
+
+    Each step's ``n_features_in_`` must equal the previous one's (PixelScaler
+    keeps the number of features), so that a loaded model predicts or fails
+    on its input, not inside the pipeline.
+    """
+    *transformers, (last_name, last) = steps
+    if type(last) is not DenseMLPClassifier:
+        raise ValueError(
+            f"the last step {last_name!r} must be a DenseMLPClassifier, "
+            f"got {type(last).__name__}"
+        )
+    for name, est in transformers:
+        if type(est) is not PixelScaler:
+            raise ValueError(
+                f"step {name!r} must be a PixelScaler: only the last step can be "
+                f"the classifier, got {type(est).__name__}"
+            )
+    for (prev, before), (name, est) in zip(steps[:-1], steps[1:], strict=True):
+        if est.n_features_in_ != before.n_features_in_:
+            raise ValueError(
+                f"step {name!r} has n_features_in_={est.n_features_in_} but step "
+                f"{prev!r} before it has {before.n_features_in_}"
+            )
+
+
 def load_model(path):
     """Load a model saved by :func:`save_model` without unpickling anything.
 
@@ -387,7 +414,9 @@ def load_model(path):
     ModelFileError
         (a ``ValueError``) with a one-line message naming the file and the
         problem: not a model directory, missing file, bad JSON, unknown format
-        or newer format version, unknown class or parameter, checksum mismatch
+        or newer format version, unknown class or parameter, steps that do
+        not fit together (a classifier before the last step, differing
+        ``n_features_in_``), checksum mismatch
         (modified or truncated ``model.keras``), or Keras refusing the network
         (for example a ``Lambda`` layer with Python code).
 
@@ -442,8 +471,7 @@ def load_model(path):
             raise ValueError(f"invalid kind {kind!r} or no steps")
         if kind == "classifier" and len(steps) != 1:
             raise ValueError("a saved classifier has exactly one step")
-        if type(steps[-1][1]) is not DenseMLPClassifier:
-            raise ValueError("the last step must be a DenseMLPClassifier")
+        _check_structure(steps)
         if kind == "pipeline":
             params = {k: _from_json(v) for k, v in doc["pipeline_params"].items()}
             allowed = set(Pipeline([("x", "passthrough")]).get_params(deep=False))

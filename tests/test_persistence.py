@@ -313,6 +313,28 @@ def test_unknown_param_and_malformed_fitted_state(saved):
         load_model(saved)
 
 
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        ("two_classifiers", r"step 'mlp' must be a PixelScaler: only the last"),
+        ("two_scalers", r"the last step 'scale' must be a DenseMLPClassifier"),
+        ("features", r"step 'mlp' has n_features_in_=64 but step 'scale' .* 100"),
+    ],
+)
+def test_inconsistent_steps_refused(saved, edit, match):
+    steps = json.loads((saved / "sk_mnist.json").read_text())["steps"]
+    if edit == "two_classifiers":
+        steps = [steps[1], steps[1]]
+    elif edit == "two_scalers":
+        steps = [steps[0], steps[0]]
+    else:
+        steps[0]["fitted"]["n_features_in_"] = 100
+    _rewrite_json(saved, steps=steps)
+    with pytest.raises(ModelFileError, match=rf"sk_mnist.json: .*{match}") as info:
+        load_model(saved)
+    assert "\n" not in str(info.value)
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate"])
 def test_tampered_model_file(saved, damage):
     path = saved / "model.keras"
