@@ -71,6 +71,21 @@ OPTIMIZERS = frozenset(
 )
 # Prefixes of the scikeras-style routed parameters this class honours.
 _ROUTES = ("fit", "compile", "predict", "optimizer", "callbacks")
+# Routed names that would hand Keras an argument this class already passes,
+# with what to use instead.
+_CLASHING_ROUTES = MappingProxyType(
+    {
+        "optimizer__learning_rate": "the learning_rate parameter",
+        "compile__optimizer": "the optimizer parameter (and optimizer__<arg>)",
+        "compile__loss": "nothing: the loss is always the cross-entropy",
+        "fit__x": "the X argument of fit",
+        "fit__y": "the y argument of fit",
+        "fit__sample_weight": "the sample_weight argument of fit",
+        "fit__epochs": "the epochs parameter",
+        "fit__validation_data": "the X_val and y_val arguments of fit",
+        "predict__x": "the X argument of predict",
+    }
+)
 _MIN_PREDICT_BATCH = 1024
 _PREDICT_CHUNK = 4096
 # Samples per compiled call of the training step (``steps_per_execution``):
@@ -216,7 +231,9 @@ class DenseMLPClassifier(KerasClassifier):
         ``keras.Model.fit``), ``compile__<arg>`` (to ``keras.Model.compile``),
         ``predict__<arg>`` (to ``keras.Model.predict``), ``optimizer__<arg>``
         and ``callbacks__<...>``. Any other name raises ``ValueError`` at
-        :meth:`fit`.
+        :meth:`fit`, as do routed names of arguments this class sets itself
+        (``optimizer__learning_rate``, ``compile__loss``, ``fit__epochs``,
+        ...; the error names the parameter to use instead).
 
     Attributes
     ----------
@@ -371,6 +388,12 @@ class DenseMLPClassifier(KerasClassifier):
                 raise ValueError(
                     f"Unknown parameter {name!r} for {type(self).__name__}: routed "
                     f"parameters must start with one of {', '.join(prefixes)}"
+                )
+            if name in _CLASHING_ROUTES:
+                raise ValueError(
+                    f"The routed parameter {name!r} of {type(self).__name__} "
+                    f"clashes with an argument it sets itself; use "
+                    f"{_CLASHING_ROUTES[name]} instead."
                 )
         sizes = self.hidden_layer_sizes
         sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)

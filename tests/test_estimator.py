@@ -282,6 +282,27 @@ def test_pipeline_without_routing_refuses_unscaled_validation(digits):
         pipe.fit(X, y, X_val=X_test, y_val=y_test)
 
 
+@pytest.mark.parametrize(
+    "name, instead",
+    [
+        ("optimizer__learning_rate", "learning_rate parameter"),
+        ("compile__optimizer", "optimizer parameter"),
+        ("compile__loss", "the loss is always"),
+        ("fit__x", "X argument of fit"),
+        ("fit__y", "y argument of fit"),
+        ("fit__sample_weight", "sample_weight argument of fit"),
+        ("fit__epochs", "epochs parameter"),
+        ("fit__validation_data", "X_val and y_val arguments"),
+        ("predict__x", "X argument of predict"),
+    ],
+)
+def test_routed_names_that_clash_are_refused_naming_the_flat_one(digits, name, instead):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**TINY, **{name: 0.5})
+    with pytest.raises(ValueError, match=f"'{name}'.*; use .*{instead}"):
+        clf.fit(X[:50] / 255, y[:50])
+
+
 def test_clone_get_set_params():
     pipe = make_mnist_pipeline(**TINY, optimizer__beta_1=0.8)
     pipe.set_params(mlp__batch_size=128, mlp__hidden_layer_sizes=(8, 4))
