@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import textwrap
 import time
@@ -976,7 +977,8 @@ def main(argv=None):
     Returns
     -------
     status : int
-        0 on success, 2 after a usage, data or file-system error (one
+        0 on success, 2 after a usage, data or file-system error or running
+        out of memory (one
         ``error: ...`` line on stderr; set ``SK_MNIST_DEBUG=1`` for the
         traceback), 130 when interrupted.
 
@@ -988,6 +990,7 @@ def main(argv=None):
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
+    args = None
     try:
         args = parser.parse_args(argv)
         if args.command in ("train", "search"):
@@ -1007,6 +1010,49 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("interrupted: stopped, nothing was written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as err:
+        if os.environ.get("SK_MNIST_DEBUG") or not _is_out_of_memory(err):
+            raise
+        print(f"error: {_out_of_memory_message(args, err)}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+# What the backends raise when an allocation fails, by class name so that none
+# of them need be imported: TensorFlow's ResourceExhaustedError, PyTorch's
+# OutOfMemoryError; JAX raises an XlaRuntimeError (JaxRuntimeError) whose
+# message starts with RESOURCE_EXHAUSTED.
+_OOM_CLASSES = {"ResourceExhaustedError", "OutOfMemoryError"}
+
+
+def _is_out_of_memory(err):
+    names = {cls.__name__ for cls in type(err).__mro__}
+    return (
+        isinstance(err, MemoryError)
+        or bool(names & _OOM_CLASSES)
+        or (
+            "RESOURCE_EXHAUSTED" in str(err)
+            and bool(names & {"XlaRuntimeError", "JaxRuntimeError"})
+        )
+    )
+
+
+def _out_of_memory_message(args, err):
+    """One line for an allocation failure: the network's size and the cause."""
+    lines = str(err).strip().splitlines()
+    # TensorFlow starts with '{{function_node ...}}'; the rest says enough.
+    reason = re.sub(r"^\{\{.*?\}\}\s*", "", lines[0]) if lines else ""
+    reason = textwrap.shorten(reason or type(err).__name__, 160, placeholder=" ...")
+    sizes = []
+    if getattr(args, "hidden", None):
+        sizes.append(f"--hidden {','.join(map(str, args.hidden))}")
+    if getattr(args, "batch_size", None):
+        sizes.append(f"--batch-size {args.batch_size}")
+    where = f" ({', '.join(sizes)})" if sizes else ""
+    hint = {
+        "train": "; try smaller --hidden widths or --batch-size",
+        "search": "; try smaller widths or batch sizes in --grid",
+    }.get(getattr(args, "command", None), "")
+    return f"out of memory building or running the network{where}: {reason}{hint}"
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -405,6 +405,57 @@ def test_ctrl_c_during_training_leaves_nothing(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+class ResourceExhaustedError(Exception):
+    """Named as TensorFlow's, which the CLI recognises by name."""
+
+
+class XlaRuntimeError(RuntimeError):
+    """Named as JAX's."""
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        MemoryError("Unable to allocate 2.92 TiB for an array"),
+        ResourceExhaustedError(
+            "{{function_node __wrapped__RandomUniform}} OOM when allocating tensor "
+            "with shape[784,1000000000]\nmore detail"
+        ),
+        XlaRuntimeError("RESOURCE_EXHAUSTED: Out of memory allocating 3136000000000"),
+    ],
+)
+def test_out_of_memory_exits_with_one_line(tmp_path, capsys, monkeypatch, error):
+    # A network too large for memory (faked: nothing is really allocated).
+    from sklearn.pipeline import Pipeline
+
+    def fit(self, *args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(Pipeline, "fit", fit)
+    out = tmp_path / "new" / "run"
+    args = ["train", "--out", str(out), "--hidden", "1000000000", "--quiet"]
+    assert main(args) == 2
+    line = _error_line(capsys)
+    assert line.startswith(
+        "error: out of memory building or running the network (--hidden 1000000000)"
+    )
+    assert "function_node" not in line and "detail" not in line
+    assert str(error).splitlines()[0][-20:] in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_other_runtime_errors_are_not_reported_as_out_of_memory(tmp_path, monkeypatch):
+    from sklearn.pipeline import Pipeline
+
+    def fit(self, *args, **kwargs):
+        raise XlaRuntimeError("INTERNAL: something else")
+
+    monkeypatch.setattr(Pipeline, "fit", fit)
+    with pytest.raises(XlaRuntimeError):
+        main(["train", "--out", str(tmp_path / "run"), *FAST])
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_console_script_reports_errors_without_traceback(tmp_path):
     result = subprocess.run(
         [
