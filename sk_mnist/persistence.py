@@ -19,9 +19,10 @@ integer-keyed ``class_weight`` come back as they were.
 Why no pickle: unpickling (pickle, joblib) can run any code, so a pickled model
 from elsewhere is a program. :func:`load_model` only parses JSON, calls the
 constructors of the two known classes (:class:`~sk_mnist.PixelScaler`,
-:class:`~sk_mnist.DenseMLPClassifier`) with checked parameter names, verifies
-the checksum, and lets Keras load the network in safe mode, which refuses
-``Lambda`` layers holding Python code. Parameters JSON cannot hold (callback
+:class:`~sk_mnist.DenseMLPClassifier`) with checked parameter names and
+values (NaN and infinity are refused), checks that the steps fit together,
+verifies the checksum, and lets Keras load the network in safe mode, which
+refuses ``Lambda`` layers holding Python code. Parameters JSON cannot hold (callback
 objects, callables) make :func:`save_model` raise ``ValueError``; a
 ``RandomState`` ``random_state`` is saved as ``None`` with a warning and a note
 in the JSON (it only matters for refitting). Pickle and joblib still work for
@@ -128,6 +129,17 @@ def _from_json(value):
         if value.keys() == {"__items__"} and isinstance(value["__items__"], list):
             return {_from_json(k): _from_json(v) for k, v in value["__items__"]}
         raise ValueError(f"unexpected JSON object with keys {sorted(value)}")
+    return value
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite(text):
+    value = float(text)
+    if not np.isfinite(value):
+        raise ValueError(f"{text} is too large for a float")
     return value
 
 
@@ -329,6 +341,11 @@ def _build_step(desc):
     if unknown:
         raise ValueError(f"unknown parameters {unknown} for {cls_name}")
     est, fitted = cls(**params), desc["fitted"]
+    if cls is DenseMLPClassifier:  # PixelScaler has no parameters
+        try:
+            est._check_params()
+        except ValueError as err:  # sklearn's InvalidParameterError included
+            raise ValueError(f"step {name!r}: {err}") from None
     est.n_features_in_ = _int(fitted["n_features_in_"], "n_features_in_")
     if "feature_names_in_" in fitted:
         names = fitted["feature_names_in_"]
@@ -414,7 +431,8 @@ def load_model(path):
     ModelFileError
         (a ``ValueError``) with a one-line message naming the file and the
         problem: not a model directory, missing file, bad JSON, unknown format
-        or newer format version, unknown class or parameter, steps that do
+        or newer format version, unknown class or parameter, invalid
+        parameter value (as ``fit`` would refuse it, or NaN), steps that do
         not fit together (a classifier before the last step, differing
         ``n_features_in_``), checksum mismatch
         (modified or truncated ``model.keras``), or Keras refusing the network
@@ -451,7 +469,7 @@ def load_model(path):
             raise _fail(file, "missing; is this an sk_mnist model directory?")
     try:
         with open(json_path, encoding="utf-8") as f:
-            doc = json.load(f)
+            doc = json.load(f, parse_constant=_refuse_constant, parse_float=_finite)
     except ValueError as err:
         raise _fail(json_path, f"not valid JSON ({err})") from None
     except RecursionError:
@@ -480,6 +498,7 @@ def load_model(path):
                     f"unknown Pipeline parameters {sorted(set(params) - allowed)}"
                 )
             result = Pipeline(steps, **params)
+            result._validate_params()
         else:
             result = steps[0][1]
         expected = doc["model_sha256"]

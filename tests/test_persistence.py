@@ -314,6 +314,54 @@ def test_unknown_param_and_malformed_fitted_state(saved):
 
 
 @pytest.mark.parametrize(
+    "param, value",
+    [
+        ("epochs", "abc"),
+        ("hidden_layer_sizes", "x"),
+        ("hidden_layer_sizes", [8, "a"]),
+        ("batch_size", -5),
+        ("verbose", "loud"),
+        ("learning_rate", 0),
+    ],
+)
+def test_invalid_parameter_refused(saved, param, value):
+    steps = json.loads((saved / "sk_mnist.json").read_text())["steps"]
+    steps[1]["params"][param] = value
+    _rewrite_json(saved, steps=steps)
+    match = rf"sk_mnist.json: .*step 'mlp': The '{param}' parameter of Dense"
+    with pytest.raises(ModelFileError, match=match):
+        load_model(saved)
+
+
+def test_invalid_pipeline_parameter_refused(saved):
+    doc = json.loads((saved / "sk_mnist.json").read_text())
+    _rewrite_json(saved, pipeline_params={**doc["pipeline_params"], "verbose": "a"})
+    with pytest.raises(ModelFileError, match="The 'verbose' parameter of Pipeline"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize(
+    "value, match",
+    [("NaN", "NaN is not a JSON number"), ("-Infinity", "-Infinity is not a JSON")],
+)
+@pytest.mark.parametrize("where", ["learning_rate", "class_weight"])
+def test_non_finite_number_refused(saved, value, match, where):
+    doc = json.loads((saved / "sk_mnist.json").read_text())
+    params = doc["steps"][1]["params"]
+    if where == "class_weight":  # not covered by the parameter's constraint
+        params["class_weight"] = {"__items__": [[0, "PLACEHOLDER"]]}
+    else:
+        params[where] = "PLACEHOLDER"
+    text = json.dumps(doc).replace('"PLACEHOLDER"', value)
+    (saved / "sk_mnist.json").write_text(text)
+    with pytest.raises(ModelFileError, match=f"sk_mnist.json: not valid JSON.*{match}"):
+        load_model(saved)
+    (saved / "sk_mnist.json").write_text(text.replace(value, "1e999"))
+    with pytest.raises(ModelFileError, match="1e999 is too large for a float"):
+        load_model(saved)
+
+
+@pytest.mark.parametrize(
     "edit, match",
     [
         ("two_classifiers", r"step 'mlp' must be a PixelScaler: only the last"),
