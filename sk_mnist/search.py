@@ -4,9 +4,11 @@ A grid is sklearn's ``param_grid`` (``{"mlp__batch_size": [64, 256], ...}``)
 written as JSON. Lists are the candidate values (JSON lists inside lists become
 tuples, as ``hidden_layer_sizes`` wants); with ``n_iter`` a value can also be a
 scipy distribution written as ``{"loguniform": [1e-4, 1e-2]}``,
-``{"uniform": [low, high]}`` or ``{"randint": [low, high]}``. Every key and
-every listed value is checked against the pipeline's parameters before any
-training starts, so a typo fails in a second, not after an hour.
+``{"uniform": [low, high]}`` or ``{"randint": [low, high]}`` (an integer
+from low to high, both included, unlike ``scipy.stats.randint(low, high)``).
+Every key, every listed value and the ends of every distribution are checked
+against the pipeline's parameters before any training starts, so a typo fails
+in a second, not after an hour.
 
 :class:`ProgressGridSearchCV` and :class:`ProgressRandomizedSearchCV` are
 sklearn's searches that log their progress (fits done, elapsed time, best
@@ -19,6 +21,7 @@ import difflib
 import json
 import logging
 import math
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -47,10 +50,10 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_DISTRIBUTIONS = {  # name: scipy distribution from [low, high]
+_DISTRIBUTIONS = {  # name: scipy distribution from [low, high], both included
     "loguniform": stats.loguniform,
     "uniform": lambda low, high: stats.uniform(low, high - low),
-    "randint": stats.randint,
+    "randint": lambda low, high: stats.randint(low, high + 1),  # scipy's excludes high
 }
 
 
@@ -91,7 +94,17 @@ def _distribution(key, spec, randomized):
     return _DISTRIBUTIONS[name](*bounds)
 
 
-def _check_value(pipeline, key, value):
+def _draws(spec):
+    """Values a distribution ``spec`` can draw: its low end, high end and middle."""
+    ((name, (low, high)),) = spec.items()
+    if name == "randint":
+        return [low, high, (low + high) // 2]
+    middle = math.sqrt(low * high) if name == "loguniform" else (low + high) / 2
+    # scipy draws floats from [low, high): the largest float below high, not high
+    return [float(low), math.nextafter(high, low), middle]
+
+
+def _check_value(pipeline, key, value, source=""):
     """Raise ValueError naming ``key`` when ``value`` is not a valid setting."""
     candidate = clone(pipeline)
     try:
@@ -101,11 +114,63 @@ def _check_value(pipeline, key, value):
                 step._check_params()
             elif hasattr(step, "_parameter_constraints"):
                 step._validate_params()
-    except (ValueError, TypeError) as err:
+    except (ValueError, TypeError, AttributeError) as err:
         reason = str(err).splitlines()[0]
         raise ValueError(
-            f"grid key {key!r}: value {value!r} is invalid: {reason}"
+            f"grid key {key!r}: value {value!r}{source} is invalid: {reason}"
         ) from None
+
+
+def _routed_prefixes(estimator):
+    """Prefixes of the routed parameters (``optimizer__``, ...) ``estimator`` takes.
+
+    scikeras-style estimators take parameters such as ``optimizer__beta_1``
+    that ``get_params()`` lists only once they are set.
+    """
+    estimator_module = sys.modules.get("sk_mnist.estimator")  # loaded if in use
+    if estimator_module is not None and isinstance(
+        estimator, estimator_module.DenseMLPClassifier
+    ):
+        routes = estimator_module._ROUTES
+    else:  # another scikeras wrapper, or none
+        routes = getattr(estimator, "_routing_prefixes", ())
+    return tuple(f"{route}__" for route in routes)
+
+
+def _is_routed(key, valid):
+    """Whether ``key`` is ``<owner>__<route>__<name>`` for an estimator in ``valid``."""
+    parts = key.split("__")
+    for i in range(1, len(parts) - 1):
+        owner, rest = "__".join(parts[:i]), "__".join(parts[i:])
+        if owner in valid and rest.startswith(_routed_prefixes(valid[owner])):
+            return True
+    return False
+
+
+def _read_grid(grid):
+    """The object in JSON text ``grid``, or in the JSON file it names."""
+    text = str(grid)
+    path = Path(text)
+    where = "the grid is not valid JSON (and not a file)"
+    try:
+        is_file = not text.lstrip().startswith("{") and path.is_file()
+    except (OSError, ValueError):  # a name too long, or holding a NUL
+        is_file = False
+    if is_file:
+        where = f"grid file {text}"
+        try:  # utf-8-sig: a byte order mark, as some editors write, is fine
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as err:
+            raise ValueError(f"{where}: cannot be read: {err}") from None
+        where += " is not valid JSON"
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(
+            f"{where}: {err.msg} at line {err.lineno}, column {err.colno}"
+        ) from None
+    except RecursionError:
+        raise ValueError(f"{where}: nested too deeply") from None
 
 
 def parse_grid(grid, pipeline, *, randomized=False):
@@ -114,11 +179,18 @@ def parse_grid(grid, pipeline, *, randomized=False):
     Parameters
     ----------
     grid : str, path or dict
-        JSON text, the path of a JSON file, or an already parsed dict.
+        JSON text, the path of a JSON file (UTF-8, with or without a byte
+        order mark), or an already parsed dict.
     pipeline : sklearn.pipeline.Pipeline
-        The pipeline to search (its ``get_params()`` names the valid keys).
+        The pipeline to search. Its ``get_params()`` names the valid keys,
+        plus the routed parameters of its classifier, such as
+        ``mlp__optimizer__beta_1`` or ``mlp__fit__verbose``.
     randomized : bool, default=False
-        Whether distributions are allowed (a randomized search).
+        Whether distributions are allowed (a randomized search):
+        ``{"loguniform": [low, high]}``, ``{"uniform": [low, high]}`` or
+        ``{"randint": [low, high]}``, with both bounds included (``randint``
+        draws integers from ``low`` to ``high``; scipy's own ``randint``
+        excludes ``high``).
 
     Returns
     -------
@@ -128,8 +200,10 @@ def parse_grid(grid, pipeline, *, randomized=False):
     Raises
     ------
     ValueError
-        A one-line message naming the offending key: not JSON, not an object,
-        an unknown parameter, an empty list, or a value the parameter rejects.
+        A one-line message naming the offending key: not JSON (naming the
+        file, line and column), not an object, an unknown parameter, an empty
+        list, or a value the parameter rejects, including the low end, middle
+        or high end of a distribution.
 
     Examples
     --------
@@ -140,16 +214,7 @@ def parse_grid(grid, pipeline, *, randomized=False):
     {'mlp__hidden_layer_sizes': [(256,), (512, 256)]}
     """
     if not isinstance(grid, dict):
-        text = str(grid)
-        path = Path(text)
-        if not text.lstrip().startswith("{") and path.is_file():
-            text = path.read_text()
-        try:
-            grid = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f"the grid is not valid JSON (and not a file): {err}"
-            ) from None
+        grid = _read_grid(grid)
     if not isinstance(grid, dict) or not grid:
         raise ValueError(
             'the grid must be a non-empty JSON object such as {"mlp__batch_size": '
@@ -158,7 +223,7 @@ def parse_grid(grid, pipeline, *, randomized=False):
     valid = pipeline.get_params()
     parsed = {}
     for key, values in grid.items():
-        if key not in valid:
+        if key not in valid and not _is_routed(key, valid):
             hint = difflib.get_close_matches(key, valid, n=1)
             hint = (
                 f"did you mean {hint[0]!r}?"
@@ -172,6 +237,8 @@ def parse_grid(grid, pipeline, *, randomized=False):
             )
         if isinstance(values, dict):
             parsed[key] = _distribution(key, values, randomized)
+            for value in _draws(values):
+                _check_value(pipeline, key, value, f" from {json.dumps(values)}")
             continue
         if not isinstance(values, list) or not values:
             raise ValueError(

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import re
 
 import matplotlib
 import numpy as np
@@ -43,6 +44,34 @@ def test_grid_lists_become_tuples_and_files_are_read(pipe, tmp_path):
     assert parse_grid(str(path), pipe) == expected
 
 
+def test_grid_files_may_start_with_a_bom_and_bad_ones_are_named(pipe, tmp_path):
+    path = tmp_path / "grid.json"
+    path.write_bytes(b'\xef\xbb\xbf{"mlp__epochs": [1, 2]}')  # as Notepad saves it
+    assert parse_grid(str(path), pipe) == {"mlp__epochs": [1, 2]}
+    path.write_text('{"mlp__epochs": [1],\n "mlp__batch_size": }')
+    message = (
+        f"grid file {path} is not valid JSON: Expecting value at line 2, column 21"
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        parse_grid(str(path), pipe)
+    path.write_bytes(b"\xff\xfe")
+    with pytest.raises(ValueError, match=f"^grid file {re.escape(str(path))}: cannot"):
+        parse_grid(str(path), pipe)
+
+
+def test_routed_parameters_are_grid_keys_as_in_gridsearchcv(pipe):
+    grid = {"mlp__optimizer__beta_1": [0.8, 0.9], "mlp__fit__verbose": [0]}
+    assert parse_grid(grid, pipe) == grid
+    search = make_search(pipe, grid)
+    assert search.param_grid == grid
+
+
+def test_randint_includes_both_bounds(pipe):
+    grid = {"mlp__epochs": {"randint": [1, 2]}}
+    dist = parse_grid(grid, pipe, randomized=True)["mlp__epochs"]
+    assert set(dist.rvs(size=100, random_state=0)) == {1, 2}
+
+
 def test_distributions_only_in_a_randomized_search(pipe):
     grid = {"mlp__learning_rate": {"loguniform": [1e-4, 1e-2]}}
     dist = parse_grid(grid, pipe, randomized=True)["mlp__learning_rate"]
@@ -67,6 +96,16 @@ def test_distributions_only_in_a_randomized_search(pipe):
         ({"mlp__alpha": {"loguniform": [0, 1]}}, "loguniform needs .*low > 0"),
         ({"mlp__epochs": {"randint": [5, 1]}}, "randint needs \\[low, high\\]"),
         ({"mlp__alpha": {"normal": [0, 1]}}, "a distribution is one of"),
+        (
+            {"mlp__learning_rate": {"uniform": [-1, 1]}},
+            'value -1.0 from {"uniform": \\[-1, 1\\]} is invalid: The .learning_rate',
+        ),
+        ({"mlp__epochs": {"randint": [0, 3]}}, "'mlp__epochs': value 0 from"),
+        ({"mlp__dropout": {"uniform": [0.5, 2]}}, "'mlp__dropout': value 1.99"),
+        ({"mlp__loss__x": [1]}, "'mlp__loss__x' is not a parameter"),
+        ({"mlp__optimzer__beta_1": [0.8]}, "did you mean 'mlp__optimizer'"),
+        ({"scale__fit__verbose": [0]}, "'scale__fit__verbose' is not a parameter"),
+        ("[" * 100000, "not valid JSON \\(and not a file\\): nested too deeply"),
     ],
 )
 def test_bad_grids_fail_naming_the_key(pipe, grid, message):
