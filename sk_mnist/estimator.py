@@ -459,7 +459,25 @@ class DenseMLPClassifier(KerasClassifier):
             sample_weight = (
                 class_sw if sample_weight is None else sample_weight * class_sw
             )
-        return None if sample_weight is None else sample_weight.astype(np.float32)
+        return sample_weight
+
+    @staticmethod
+    def _unit_mean(sample_weight):
+        """``sample_weight`` scaled to mean 1, as float32 (None stays None).
+
+        Keras averages the weighted losses over the batch size, so the scale
+        of the weights would act as a factor on the learning rate; sklearn's
+        ``MLPClassifier`` divides by their sum instead.
+        """
+        if sample_weight is None:
+            return None
+        total = sample_weight.sum()
+        if not total:  # the weighted samples all went to the hold-out
+            raise ValueError(
+                "No training sample has any weight: sample_weight is zero on "
+                "every sample left after the early-stopping hold-out."
+            )
+        return (sample_weight / (total / sample_weight.size)).astype(np.float32)
 
     def _routed(self, route):
         prefix = route + "__"
@@ -525,6 +543,8 @@ class DenseMLPClassifier(KerasClassifier):
             X, y_idx, sample_weight, validation_data = self._holdout(
                 X, y_idx, sample_weight, rng
             )
+
+        sample_weight = self._unit_mean(sample_weight)
 
         callbacks = list(self._fit_callbacks_for_run())
         if self.early_stopping and validation_data is not None:
@@ -619,7 +639,8 @@ class DenseMLPClassifier(KerasClassifier):
         y : array-like of shape (n_samples,)
             Class labels (ints, strings, ...).
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights (times ``class_weight``), scaled to mean 1
+            over the samples trained on: only their ratios matter.
         X_val, y_val : array-like, default=None
             A validation set evaluated after every epoch (Keras'
             ``validation_data``), recorded as ``val_loss`` and
@@ -656,7 +677,7 @@ class DenseMLPClassifier(KerasClassifier):
         classes : array-like of shape (n_classes,), default=None
             All class labels; required on the first call.
         sample_weight : array-like of shape (n_samples,), default=None
-            Per-sample weights.
+            Per-sample weights, scaled to mean 1 over this batch.
 
         Returns
         -------

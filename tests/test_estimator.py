@@ -398,6 +398,33 @@ def test_sample_and_class_weights_change_the_model(digits):
     )
 
 
+def test_only_the_ratios_of_sample_weights_matter(digits):
+    X, y, X_test, _ = digits
+    X, y = X[:300] / 255, y[:300]
+    params = {**TINY, "optimizer": "sgd", "learning_rate": 0.1}
+    plain = DenseMLPClassifier(**params).fit(X, y)
+    scaled = DenseMLPClassifier(**params).fit(X, y, sample_weight=np.full(300, 10.0))
+    np.testing.assert_allclose(
+        scaled.predict_proba(X_test / 255), plain.predict_proba(X_test / 255), atol=1e-5
+    )
+    # Also with early stopping's hold-out, and for uneven weights.
+    sw = np.where(y == 0, 3.0, 1.0)
+    params.update(early_stopping=True, validation_fraction=0.2)
+    small, large = (
+        DenseMLPClassifier(**params).fit(X, y, sample_weight=sw * k) for k in (1, 50)
+    )
+    np.testing.assert_allclose(
+        small.predict_proba(X_test / 255), large.predict_proba(X_test / 255), atol=1e-5
+    )
+
+
+def test_sample_weight_only_on_held_out_samples_is_refused():
+    # What early stopping's hold-out leaves of weights that sum to zero.
+    with pytest.raises(ValueError, match="No training sample has any weight"):
+        DenseMLPClassifier._unit_mean(np.zeros(3))
+    np.testing.assert_array_equal(DenseMLPClassifier._unit_mean(np.ones(3)), 1.0)
+
+
 def test_grid_search_over_width_and_batch_size(digits):
     X, y, X_test, y_test = digits
     grid = GridSearchCV(
