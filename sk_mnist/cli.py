@@ -845,19 +845,39 @@ def _plain(value):
 SCHEDULER_TIMEOUT = "30s"
 
 
+def _check_scheduler(address):
+    """Refuse a ``--scheduler`` address that is not HOST:PORT, before connecting.
+
+    A malformed address makes ``Client`` fail, and then hang for twice the
+    timeout on exit while it closes the client it never opened.
+    """
+    try:
+        from distributed.comm import get_address_host_port
+    except ImportError:
+        raise UsageError(
+            "--scheduler needs Dask: pip install 'sk-mnist[distributed]'"
+        ) from None
+    try:
+        host, port = get_address_host_port(address)
+        problem = None if host and 0 < port < 65536 else "no host or a bad port"
+    except (ValueError, TypeError) as err:
+        problem = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if problem is not None:
+        raise UsageError(
+            f"--scheduler: expected an address such as tcp://10.0.0.5:8786, got "
+            f"{address!r} ({problem})"
+        )
+
+
 @contextlib.contextmanager
 def _on_cluster(address):
     """Send joblib's work (the search's fits) to the Dask scheduler at ``address``."""
     if address is None:
         yield
         return
-    try:
-        from dask.distributed import Client
-    except ImportError:
-        raise UsageError(
-            "--scheduler needs Dask: pip install 'sk-mnist[distributed]'"
-        ) from None
+    _check_scheduler(address)
     import joblib
+    from dask.distributed import Client
 
     try:
         client = Client(address, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
@@ -894,6 +914,8 @@ def cmd_search(args):
     from .search import start_workers
 
     _check_out(args.out)
+    if args.scheduler is not None:
+        _check_scheduler(args.scheduler)
     n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
     # Local worker processes import Keras while this one loads data and Keras.
     workers = None if args.scheduler else start_workers(n_jobs)

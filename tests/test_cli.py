@@ -456,6 +456,31 @@ def test_other_runtime_errors_are_not_reported_as_out_of_memory(tmp_path, monkey
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "address", ["garbage", "tcp://scheduler", "tcp://:8786", "h:99999", "ucx://h:1"]
+)
+def test_malformed_scheduler_address_is_refused_before_connecting(
+    tmp_path, capsys, monkeypatch, address
+):
+    # Client() on such an address fails, then hangs in Client.__del__.
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    def no_client(*args, **kwargs):
+        raise AssertionError("Client() called")
+
+    monkeypatch.setattr(Client, "__init__", no_client)
+    monkeypatch.chdir(tmp_path)
+    grid = '{"mlp__epochs": [1]}'
+    args = ["search", "--grid", grid, "--train", "missing.csv", "--scheduler"]
+    assert main([*args, address]) == 2
+    assert _error_line(capsys).startswith(
+        f"error: --scheduler: expected an address such as tcp://10.0.0.5:8786, "
+        f"got {address!r} ("
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_console_script_reports_errors_without_traceback(tmp_path):
     result = subprocess.run(
         [
