@@ -184,6 +184,12 @@ def _sniff(path):
         )
     if header:
         names = [f.strip() for f in first[index:]]
+        late = [j for j, name in enumerate(names) if name.lower() == "label" and j]
+        if late:
+            raise ValueError(
+                f"{path}, line 1, column {late[0] + index + 1}: the 'label' column "
+                "must come before the pixels (header label,1x1,...,28x28)"
+            )
     else:
         names = ["label"] * (found - _PIXELS) + _PIXEL_NAMES
     return _Layout(header, index, names)
@@ -325,8 +331,9 @@ def load_mnist_csv(path):
     FileNotFoundError
         If `path` does not exist.
     ValueError
-        If the file is empty, has a header but no data rows, has a row with
-        the wrong number of columns, an empty, NaN, non-numeric, non-integer or
+        If the file is empty, has a header but no data rows, a header naming
+        a ``label`` column anywhere but first, a row with the wrong number of
+        columns, an empty, NaN, non-numeric, non-integer or
         out-of-range value, or is a corrupt or truncated gzip file.  The
         one-line message names the file, the line and the column.
 

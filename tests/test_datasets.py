@@ -117,6 +117,25 @@ def test_save_writes_kaggle_header(tmp_path):
     ]
 
 
+@pytest.mark.parametrize("index", [False, True])
+@pytest.mark.parametrize("position", [784, 392, 1])
+def test_label_column_not_first_is_refused(tmp_path, position, index):
+    # e.g. 1x1,...,28x28,label: reading it as label-first would take the
+    # pixel 1x1 as the label.
+    X, y = make_data()
+    rows = [
+        [*row[1 : position + 1], row[0], *row[position + 1 :]] for row in table(X, y)
+    ]
+    if index:
+        rows = [
+            [name, *row]
+            for name, row in zip(["", "0", "1", "2", "3"], rows, strict=True)
+        ]
+    path = write(tmp_path / "late.csv", rows)
+    column = position + 1 + index
+    assert_load_error(path, f"line 1, column {column}: the 'label' column must come")
+
+
 def test_no_header_785_columns(tmp_path):
     X, y = make_data()
     path = write(tmp_path / "plain.csv", table(X, y, header=False))
