@@ -675,18 +675,35 @@ class DenseMLPClassifier(KerasClassifier):
         y : array-like of shape (n_samples,)
             Class labels.
         classes : array-like of shape (n_classes,), default=None
-            All class labels; required on the first call.
+            All class labels; required on the first call, and the same
+            labels if given again later.
         sample_weight : array-like of shape (n_samples,), default=None
             Per-sample weights, scaled to mean 1 over this batch.
+            ``class_weight="balanced"`` is not supported here (it would be
+            computed per batch); pass a dict of class weights instead.
 
         Returns
         -------
         self : DenseMLPClassifier
             The updated classifier.
         """
+        if isinstance(self.class_weight, str):  # "balanced"
+            raise ValueError(
+                f"class_weight {self.class_weight!r} is not supported for "
+                "partial_fit, which would balance each batch on its own; pass a "
+                "dict, e.g. from sklearn.utils.class_weight.compute_class_weight "
+                "on the whole training set."
+            )
         first_call = not self.__sklearn_is_fitted__()
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first_call and classes is not None:
+            classes = np.unique(classes)
+            if not np.array_equal(classes, self.classes_):
+                raise ValueError(
+                    f"`classes={classes.tolist()}` is not the same as on the first "
+                    f"call to partial_fit (or fit), was: {self.classes_.tolist()}"
+                )
         return self._train(
             X,
             y,

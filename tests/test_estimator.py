@@ -382,6 +382,20 @@ def test_partial_fit_one_epoch_at_a_time(digits):
     assert clf.score(X_test / 255, y_test) > 0.3
 
 
+def test_partial_fit_refuses_changed_classes_and_balanced_weights(digits):
+    X, y, _, _ = digits
+    X, y = X[:200] / 255, y[:200]
+    clf = DenseMLPClassifier(**TINY).partial_fit(X, y, classes=np.arange(10))
+    clf.partial_fit(X, y, classes=np.arange(10)[::-1])  # same labels: fine
+    with pytest.raises(ValueError, match=r"`classes=\[0, 1, 2\]` is not the same"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert clf.n_iter_ == 2
+    balanced = DenseMLPClassifier(**TINY, class_weight="balanced")
+    with pytest.raises(ValueError, match="'balanced' is not supported for partial_fit"):
+        balanced.partial_fit(X, y, classes=np.arange(10))
+    assert not hasattr(balanced, "model_")
+
+
 def test_sample_and_class_weights_change_the_model(digits):
     X, y, X_test, _ = digits
     base = DenseMLPClassifier(**TINY).fit(X / 255, y)
