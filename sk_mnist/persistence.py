@@ -38,7 +38,9 @@ import errno
 import hashlib
 import json
 import os
+import re
 import warnings
+import zipfile
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from numbers import Integral, Real
@@ -411,6 +413,28 @@ def _check_structure(steps):
             )
 
 
+def _keras_problem(err, limit=200):
+    """Keras' error in a few words: never its advice to load unsafely.
+
+    A refusal of safe mode becomes our own wording (Keras suggests passing
+    ``safe_mode=False``); any other message is cut to its first sentence of
+    its first line, and to ``limit`` characters, since Keras may append the
+    whole model config.
+    """
+    text = str(err)
+    if "safe_mode" in text or "unsafe_deserialization" in text:
+        what = "a Lambda layer" if "`Lambda` layer" in text else "Python code"
+        return (
+            f"refusing to load: the model contains {what}, which would run code "
+            "from the file"
+        )
+    lines = text.strip().splitlines() or [""]
+    first = re.split(r"(?<=\.)\s+(?=[A-Z])", lines[0].strip(), maxsplit=1)[0]
+    if len(first) > limit:
+        first = first[: limit - 3].rstrip() + "..."
+    return f"Keras could not load the model: {type(err).__name__}: {first}"
+
+
 def load_model(path):
     """Load a model saved by :func:`save_model` without unpickling anything.
 
@@ -435,8 +459,9 @@ def load_model(path):
         parameter value (as ``fit`` would refuse it, or NaN), steps that do
         not fit together (a classifier before the last step, differing
         ``n_features_in_``), checksum mismatch
-        (modified or truncated ``model.keras``), or Keras refusing the network
-        (for example a ``Lambda`` layer with Python code).
+        (modified or truncated ``model.keras``), a ``model.keras`` that is
+        not a zip file, or Keras refusing the network (for example a
+        ``Lambda`` layer with Python code).
 
     Examples
     --------
@@ -516,13 +541,13 @@ def load_model(path):
     if actual != expected:
         msg = f"SHA-256 {actual[:12]}... is not {expected[:12]}... from {JSON_NAME}"
         raise _fail(keras_path, f"{msg}: the file was modified or truncated")
+    if not zipfile.is_zipfile(keras_path):
+        raise _fail(keras_path, "not a .keras (zip) file")
     try:
         with SafeModeScope(True) if SafeModeScope else contextlib.nullcontext():
             network = keras.saving.load_model(keras_path, compile=True, safe_mode=True)
     except Exception as err:
-        raise _fail(
-            keras_path, f"Keras could not load the model: {type(err).__name__}: {err}"
-        ) from None
+        raise _fail(keras_path, _keras_problem(err)) from None
     clf = steps[-1][1]
     shapes = (
         getattr(network, "input_shape", None),
