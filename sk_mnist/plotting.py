@@ -24,6 +24,7 @@ matplotlib is imported only when something is drawn, and Keras never, so
 importing this module is cheap.
 """
 
+import contextlib
 import math
 from collections.abc import Mapping
 
@@ -48,6 +49,17 @@ def _pyplot(caller):
     import matplotlib.pyplot as plt
 
     return plt
+
+
+@contextlib.contextmanager
+def _closed_on_error(plt, figure):
+    """Close ``figure`` if drawing fails; None (no figure made here) does nothing."""
+    try:
+        yield
+    except BaseException:
+        if figure is not None:
+            plt.close(figure)
+        raise
 
 
 def _as_images(X, image_shape, what="X"):
@@ -195,37 +207,41 @@ class ClassDistributionDisplay:
             This display, with the artists stored.
         """
         plt = _pyplot("ClassDistributionDisplay.plot")
-        if ax is None:
-            _, ax = plt.subplots(figsize=(7, 4), layout="constrained")
         labels = np.asarray(self.labels)
-        self.counts_ = {
+        counts = {
             str(name): np.asarray(c, dtype=np.int64) for name, c in self.counts.items()
         }
-        if not self.counts_:
+        if not counts:
             raise ValueError("counts is empty: nothing to draw")
-        for name, c in self.counts_.items():
+        for name, c in counts.items():
             if c.shape != labels.shape:
                 raise ValueError(
                     f"counts[{name!r}] has shape {c.shape}, expected "
                     f"{labels.shape} (one count per label)"
                 )
-        x = np.arange(len(labels))
-        n_sets = len(self.counts_)
-        bar_width = width / n_sets
-        self.bars_ = {}
-        for k, (name, c) in enumerate(self.counts_.items()):
-            offset = (k - (n_sets - 1) / 2) * bar_width
-            self.bars_[name] = ax.bar(x + offset, c, bar_width, label=name)
-        ax.set_xticks(x, [str(label) for label in labels])
-        ax.set(xlabel="Class", ylabel="Count", title="Class distribution")
-        ax.yaxis.grid(True, alpha=0.3)
-        ax.set_axisbelow(True)
-        # Outside the axes, on the right: equal class counts leave no free corner.
-        self.legend_ = (
-            ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
-            if n_sets > 1
-            else None
-        )
+        new_figure = None
+        if ax is None:
+            new_figure, ax = plt.subplots(figsize=(7, 4), layout="constrained")
+        with _closed_on_error(plt, new_figure):
+            x = np.arange(len(labels))
+            n_sets = len(counts)
+            bar_width = width / n_sets
+            self.bars_ = {}
+            for k, (name, c) in enumerate(counts.items()):
+                offset = (k - (n_sets - 1) / 2) * bar_width
+                self.bars_[name] = ax.bar(x + offset, c, bar_width, label=name)
+            ax.set_xticks(x, [str(label) for label in labels])
+            ax.set(xlabel="Class", ylabel="Count", title="Class distribution")
+            ax.yaxis.grid(True, alpha=0.3)
+            ax.set_axisbelow(True)
+            # Outside the axes, on the right: equal class counts leave no free
+            # corner.
+            self.legend_ = (
+                ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+                if n_sets > 1
+                else None
+            )
+        self.counts_ = counts
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
@@ -619,19 +635,25 @@ def plot_confusion_matrix(
     """
     plt = _pyplot("plot_confusion_matrix")
     from sklearn.metrics import ConfusionMatrixDisplay
+    from sklearn.utils.validation import check_consistent_length
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 6), layout="constrained")
     kwargs.setdefault("colorbar", True)
     if normalize is not None:
         kwargs.setdefault("values_format", ".2f")
     if y_pred is None:
         y_pred = estimator.predict(X)
+    # Bad labels fail here, before a figure is made for them.
+    check_consistent_length(y, y_pred)
+    unique_labels(y, y_pred)
+    new_figure = None
+    if ax is None:
+        new_figure, ax = plt.subplots(figsize=(7, 6), layout="constrained")
     # What from_estimator does, minus the prediction the caller may have.
-    disp = ConfusionMatrixDisplay.from_predictions(
-        y, y_pred, normalize=normalize, ax=ax, **kwargs
-    )
-    ax.set_title("Confusion matrix")
+    with _closed_on_error(plt, new_figure):
+        disp = ConfusionMatrixDisplay.from_predictions(
+            y, y_pred, normalize=normalize, ax=ax, **kwargs
+        )
+        ax.set_title("Confusion matrix")
     return disp
 
 

@@ -85,6 +85,18 @@ def test_class_distribution_two_sets(digits):
     assert disp.figure_ is ax.figure
 
 
+def test_class_distribution_bad_input_leaves_no_figure_open():
+    bad = [
+        (ClassDistributionDisplay({}, labels=[0, 1]), {}, "counts is empty"),
+        (ClassDistributionDisplay({"a": [1, 2, 3]}, labels=[0, 1]), {}, "shape"),
+        (ClassDistributionDisplay({"a": [1, 2]}, labels=[0, 1]), {"width": "x"}, "str"),
+    ]
+    for display, kwargs, message in bad:
+        with pytest.raises((ValueError, TypeError), match=message):
+            display.plot(**kwargs)
+        assert len(plt.get_fignums()) == 0
+
+
 def test_class_distribution_one_set_labels_and_given_ax():
     fig, ax = plt.subplots()
     y = np.array(["b", "a", "b", "c", "b"])
@@ -235,6 +247,24 @@ def test_confusion_matrix_normalized_on_given_ax(digits, fitted):
     assert disp.ax_ is ax and disp.figure_ is fig
     np.testing.assert_allclose(disp.confusion_matrix.sum(axis=1), 1)
     assert re.fullmatch(r"\d\.\d\d", disp.text_[0, 0].get_text())
+
+
+def test_confusion_matrix_bad_input_leaves_no_figure_open(digits, fitted):
+    _, _, X_test, y_test = digits
+    bad_calls = [
+        ((X_test, y_test[:-1]), {}, "inconsistent numbers of samples"),
+        ((X_test[:, :60], y_test), {}, "features"),
+        ((X_test, y_test.astype(str)), {}, "Mix of label input types"),
+        ((X_test, y_test), {"bogus": 1}, "bogus"),  # fails while drawing
+    ]
+    for args, kwargs, message in bad_calls:
+        with pytest.raises((ValueError, TypeError), match=message):
+            plot_confusion_matrix(fitted, *args, **kwargs)
+        assert plt.get_fignums() == []
+    fig, ax = plt.subplots()  # the caller's figure is the caller's to close
+    with pytest.raises(TypeError):
+        plot_confusion_matrix(fitted, X_test, y_test, ax=ax, bogus=1)
+    assert plt.get_fignums() == [fig.number]
 
 
 # MisclassifiedDisplay
