@@ -26,7 +26,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from ._tf_memory import clear_session, skip_single_replica_all_reduce
 from ._threads import limit_backend_threads
@@ -418,6 +424,21 @@ class DenseMLPClassifier(KerasClassifier):
         check_classification_targets(y)
         return X, y
 
+    def _validate_validation_data(self, X_val, y_val):
+        """Check ``X_val``/``y_val`` like ``X``/``y``, naming them in errors."""
+        X_checked = check_array(X_val, dtype=np.float32, input_name="X_val")
+        if X_checked.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_val has {X_checked.shape[1]} features, but "
+                f"{type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input."
+            )
+        # Feature names of a DataFrame X_val against those of X.
+        validate_data(self, X_val, reset=False, skip_check_array=True)
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        check_consistent_length(X_checked, y_val)
+        return X_checked, self._encode_labels(y_val, what="y_val")
+
     def _encode_labels(self, y, what="y"):
         """Map labels to indices of ``classes_``; reject unseen labels."""
         y = column_or_1d(y)
@@ -537,8 +558,7 @@ class DenseMLPClassifier(KerasClassifier):
         if X_val is not None or y_val is not None:
             if X_val is None or y_val is None:
                 raise ValueError("X_val and y_val must be given together.")
-            X_val, y_val = self._validate_inputs(X_val, y_val, reset=False)
-            validation_data = (X_val, self._encode_labels(y_val, what="y_val"))
+            validation_data = self._validate_validation_data(X_val, y_val)
         elif self.early_stopping and epochs > 1:
             X, y_idx, sample_weight, validation_data = self._holdout(
                 X, y_idx, sample_weight, rng

@@ -188,6 +188,29 @@ def test_unseen_validation_labels_are_rejected(digits):
         clf.fit(X / 255, y, X_val=X_test / 255, y_val=np.where(y_test == 3, 11, y_test))
 
 
+def test_errors_about_validation_data_name_it(digits):
+    X, y, X_test, y_test = digits
+    X, X_test = X[:200] / 255, X_test[:50] / 255
+    y, y_test = y[:200], y_test[:50]
+    clf = DenseMLPClassifier(**TINY)
+    with pytest.raises(ValueError, match="^X_val has 63 features, but Dense"):
+        clf.fit(X, y, X_val=X_test[:, :63], y_val=y_test)
+    X_nan = X_test.copy()
+    X_nan[3, 5] = np.nan
+    with pytest.raises(ValueError, match="Input X_val contains NaN"):
+        clf.fit(X, y, X_val=X_nan, y_val=y_test)
+    with pytest.raises(
+        ValueError, match=r"inconsistent numbers of samples: \[50, 49\]"
+    ):
+        clf.fit(X, y, X_val=X_test, y_val=y_test[:49])
+    # A DataFrame X_val is still checked against X's feature names.
+    columns = [f"p{i}" for i in range(64)]
+    frame = pd.DataFrame(X, columns=columns)
+    swapped = pd.DataFrame(X_test, columns=columns[::-1])
+    with pytest.raises(ValueError, match="feature names should match"):
+        clf.fit(frame, y, X_val=swapped, y_val=y_test)
+
+
 def test_random_state_makes_fit_reproducible(digits):
     X, y, X_test, _ = digits
     params = dict(TINY, dropout=0.2, early_stopping=True, epochs=4)
