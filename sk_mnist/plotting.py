@@ -812,7 +812,8 @@ class MisclassifiedDisplay:
         X : array-like of shape (n_samples, n_pixels) or (n_samples, h, w)
             Images.
         y_true : array-like of shape (n_samples,)
-            True labels.
+            True labels, all among `classes` and of their type (``1``
+            against ``"1"`` raises ``ValueError``).
         y_proba : array-like of shape (n_samples, n_classes)
             Predicted class probabilities, columns in the order of `classes`.
         classes : array-like of shape (n_classes,)
@@ -850,6 +851,14 @@ class MisclassifiedDisplay:
                 f"X, y_true and y_proba have {len(X)}, {len(y_true)} and "
                 f"{len(y_proba)} samples; they must match"
             )
+        # Labels of another type (1 against "1") would all count as mistakes.
+        unique_labels(classes, y_true)  # raises on a mix of label types
+        unknown = np.setdiff1d(y_true, classes)
+        if len(unknown):
+            raise ValueError(
+                f"y_true holds labels that are not among classes "
+                f"{classes.tolist()}: {unknown[:5].tolist()}"
+            )
         best = np.argmax(y_proba, axis=1)
         y_pred = classes[best]
         confidence = y_proba[np.arange(len(y_proba)), best]
@@ -886,7 +895,8 @@ class MisclassifiedDisplay:
         X : array-like of shape (n_samples, n_pixels)
             Images, as the estimator takes them.
         y : array-like of shape (n_samples,)
-            True labels.
+            True labels, all among the estimator's ``classes_`` and of their
+            type.
         n_images : int, default=16
             Most images to draw.
         n_cols : int, default=4

@@ -316,6 +316,22 @@ def test_misclassified_from_predictions_few_and_fig():
         MisclassifiedDisplay.from_predictions(X, y_true, y_proba, classes=[0, 1, 2])
 
 
+def test_misclassified_rejects_labels_of_another_type_or_unknown(digits, fitted):
+    _, _, X_test, y_test = digits
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        MisclassifiedDisplay.from_estimator(fitted, X_test, y_test.astype(str))
+    proba = fitted.predict_proba(X_test)
+    with pytest.raises(ValueError, match="Mix of label input types"):
+        MisclassifiedDisplay.from_predictions(
+            X_test, y_test, proba, classes=[str(c) for c in fitted.classes_]
+        )
+    y_unknown = y_test.copy()
+    y_unknown[:2] = [11, 12]
+    with pytest.raises(ValueError, match=r"not among classes .*: \[11, 12\]"):
+        MisclassifiedDisplay.from_estimator(fitted, X_test, y_unknown)
+    assert plt.get_fignums() == []
+
+
 def test_misclassified_none():
     X = np.zeros((3, 64))
     y = np.array([0, 1, 2])
