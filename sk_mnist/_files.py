@@ -6,6 +6,7 @@ behind, and that includes the folders it created on the way to its output.
 
 import contextlib
 import os
+import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -75,6 +76,22 @@ def remove_made_folders(folder, top):
         folder = os.path.dirname(folder)
 
 
+def _new_file(folder, prefix, suffix):
+    """Create an empty file with a random name in ``folder``; return its path.
+
+    Unlike :func:`tempfile.mkstemp`, whose 0o600 the renamed file would keep,
+    the file gets the usual mode, 0o666 less the umask.
+    """
+    for _ in range(100):
+        path = os.path.join(folder, f"{prefix}{secrets.token_hex(4)}{suffix}")
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"{folder}: no unused temporary file name")
+
+
 @contextlib.contextmanager
 def temporary_beside(target, *, folder=False, suffix=""):
     """Yield a new temporary file or folder next to ``target``, to rename onto it.
@@ -91,7 +108,8 @@ def temporary_beside(target, *, folder=False, suffix=""):
         The file or folder to be written.
     folder : bool, default=False
         Yield a folder (mode 0o700, as :func:`tempfile.mkdtemp` makes it)
-        instead of an empty file.
+        instead of an empty file (mode 0o666 less the umask, as ``open``
+        makes it, so that ``target`` gets the usual permissions).
     suffix : str, default=""
         Suffix of a temporary file (some writers pick the format from it).
 
@@ -122,8 +140,7 @@ def temporary_beside(target, *, folder=False, suffix=""):
         if folder:
             tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
         else:
-            fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=parent)
-            os.close(fd)
+            tmp = _new_file(parent, prefix, suffix)
         yield Path(tmp)
     finally:
         if tmp is not None and folder:

@@ -28,7 +28,6 @@ import io
 import math
 import os
 import re
-import secrets
 import struct
 import zlib
 from importlib import resources
@@ -37,6 +36,8 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+
+from ._files import temporary_beside
 
 __all__ = [
     "FetchError",  # noqa: F822 (module __getattr__)
@@ -526,7 +527,8 @@ def save_mnist_csv(path, X, y=None):
     The header is ``label,1x1,1x2,...,28x28`` (just ``1x1,...,28x28`` without
     labels), then one image per row.  The file is gzip-compressed when `path`
     ends with ``.gz``.  It is written to a temporary file in the same folder
-    and moved into place, so `path` is never left half-written.
+    and moved into place, so `path` is never left half-written; missing
+    parent folders are created (and removed again if the write fails).
 
     Parameters
     ----------
@@ -580,24 +582,17 @@ def save_mnist_csv(path, X, y=None):
     header = (",".join(names) + "\n").encode()
 
     target = os.fspath(path)
-    base = os.path.basename(target)
-    temp = os.path.join(os.path.dirname(target), f".{base}.{secrets.token_hex(4)}.tmp")
-    try:
-        # "x" creates the file with the usual permissions (0o666 less umask),
-        # which tempfile.mkstemp's 0o600 would carry over to the result.
-        with open(temp, "xb") as raw:
+    with temporary_beside(target) as temp:
+        with open(temp, "wb") as raw:
             out = raw
             if target.endswith(".gz"):
-                out = gzip.GzipFile(base[:-3], "wb", _GZIP_LEVEL, fileobj=raw, mtime=0)
+                name = os.path.basename(target)[:-3]
+                out = gzip.GzipFile(name, "wb", _GZIP_LEVEL, fileobj=raw, mtime=0)
             with out:
                 out.write(header)
                 for text in _csv_blocks(rows):
                     out.write(text)
         os.replace(temp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.remove(temp)
-        raise
     return path
 
 

@@ -2,6 +2,7 @@
 
 import errno
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -253,6 +254,28 @@ def test_predict_writes_one_row_per_image(run_dir, csv_files, tmp_path, data):
     proba = frame.iloc[:, 1:].to_numpy()
     np.testing.assert_allclose(proba.sum(axis=1), 1, atol=1e-4)
     np.testing.assert_array_equal(frame["prediction"], proba.argmax(axis=1))
+
+
+@pytest.fixture
+def umask_002():
+    old = os.umask(0o002)
+    yield 0o664
+    os.umask(old)
+
+
+def test_output_files_get_the_usual_permissions(
+    run_dir, csv_files, tmp_path, umask_002
+):
+    # Not mkstemp's 0o600: 0o666 less the umask, as any other program's files.
+    model, data = str(run_dir / "model"), str(csv_files["test"])
+    outputs = [tmp_path / "p.csv", tmp_path / "m.json", tmp_path / "cm.png"]
+    assert (
+        main(["predict", "--model", model, "--data", data, "--output", str(outputs[0])])
+        == 0
+    )
+    args = ["--metrics", str(outputs[1]), "--confusion-matrix", str(outputs[2])]
+    assert main(["evaluate", "--model", model, "--data", data, *args]) == 0
+    assert [path.stat().st_mode & 0o777 for path in outputs] == [umask_002] * 3
 
 
 def test_version(capsys):
