@@ -593,12 +593,16 @@ def plot_confusion_matrix(
     A thin wrapper of
     :meth:`sklearn.metrics.ConfusionMatrixDisplay.from_predictions` (on
     ``y_pred``, or on the estimator's predictions) that sizes a new figure for
-    10 classes, adds the colorbar and the title "Confusion matrix".
+    10 classes, adds the colorbar and the title "Confusion matrix". The rows
+    and columns are the estimator's ``classes_`` (and any other label found in
+    ``y`` or ``y_pred``), so a class that neither holds still gets its row and
+    column of zeros.
 
     Parameters
     ----------
     estimator : fitted classifier or Pipeline
-        Anything with ``predict`` and ``classes_``.
+        Anything with ``predict``; its ``classes_``, when it has them, label
+        the matrix.
     X : array-like of shape (n_samples, n_pixels)
         Images.
     y : array-like of shape (n_samples,)
@@ -612,8 +616,9 @@ def plot_confusion_matrix(
         Normalise the counts over the true rows, the predicted columns or all
         samples; None draws counts.
     **kwargs : dict
-        Passed on to ``ConfusionMatrixDisplay.from_estimator`` (for example
-        ``cmap="Blues"`` or ``values_format=".0f"``).
+        Passed on to ``ConfusionMatrixDisplay.from_predictions`` (for example
+        ``cmap="Blues"``, ``values_format=".0f"`` or ``labels``, which
+        replaces the default above).
 
     Returns
     -------
@@ -642,9 +647,11 @@ def plot_confusion_matrix(
         kwargs.setdefault("values_format", ".2f")
     if y_pred is None:
         y_pred = estimator.predict(X)
-    # Bad labels fail here, before a figure is made for them.
+    # Bad labels (of mixed types, say) fail here, before a figure is made.
     check_consistent_length(y, y_pred)
-    unique_labels(y, y_pred)
+    classes = getattr(estimator, "classes_", None)
+    labels = unique_labels(y, y_pred, *([] if classes is None else [classes]))
+    kwargs.setdefault("labels", labels)
     new_figure = None
     if ax is None:
         new_figure, ax = plt.subplots(figsize=(7, 6), layout="constrained")

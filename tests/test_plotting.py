@@ -249,6 +249,21 @@ def test_confusion_matrix_normalized_on_given_ax(digits, fitted):
     assert re.fullmatch(r"\d\.\d\d", disp.text_[0, 0].get_text())
 
 
+def test_confusion_matrix_keeps_a_class_missing_from_y_and_y_pred(digits, fitted):
+    _, _, X_test, y_test = digits
+    y_pred = fitted.predict(X_test)
+    keep = (y_test != 7) & (y_pred != 7)
+    disp = plot_confusion_matrix(
+        fitted, X_test[keep], y_test[keep], y_pred=y_pred[keep]
+    )
+    cm = disp.confusion_matrix
+    assert cm.shape == (10, 10) and cm.sum() == keep.sum()
+    assert not cm[7].any() and not cm[:, 7].any()
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == list("0123456789")
+    subset = plot_confusion_matrix(fitted, X_test, y_test, labels=[3, 5])
+    assert subset.confusion_matrix.shape == (2, 2)
+
+
 def test_confusion_matrix_bad_input_leaves_no_figure_open(digits, fitted):
     _, _, X_test, y_test = digits
     bad_calls = [
