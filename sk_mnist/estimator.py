@@ -36,7 +36,7 @@ from sklearn.utils.validation import (
 
 from ._tf_memory import clear_session, skip_single_replica_all_reduce
 from ._threads import limit_backend_threads
-from .model import ACTIVATIONS, build_dense_mlp
+from .model import ACTIVATIONS, _check_hidden_layer_sizes, build_dense_mlp
 
 __all__ = ["DenseMLPClassifier", "HOMEWORK_PARAMS"]
 
@@ -401,17 +401,10 @@ class DenseMLPClassifier(KerasClassifier):
                     f"clashes with an argument it sets itself; use "
                     f"{_CLASHING_ROUTES[name]} instead."
                 )
-        sizes = self.hidden_layer_sizes
-        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-        if not all(
-            isinstance(w, Integral) and not isinstance(w, bool) and w > 0 for w in sizes
-        ):
-            raise ValueError(
-                "The 'hidden_layer_sizes' parameter of "
-                f"{type(self).__name__} must be positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        return sizes
+        return _check_hidden_layer_sizes(
+            self.hidden_layer_sizes,
+            f"The 'hidden_layer_sizes' parameter of {type(self).__name__}",
+        )
 
     def _validate_inputs(self, X, y=None, *, reset):
         """Check X (and y) and set or compare ``n_features_in_``."""

@@ -4,6 +4,9 @@ Only ``keras`` and ``keras.ops``-free layers are used, so the model runs on
 every Keras 3 backend (``KERAS_BACKEND=tensorflow`` or ``jax``).
 """
 
+import math
+from numbers import Integral, Real
+
 import keras
 
 __all__ = ["build_dense_mlp", "ACTIVATIONS"]
@@ -24,6 +27,37 @@ ACTIVATIONS = frozenset(
         "linear",
     }
 )
+
+
+def _is_int(value):
+    return isinstance(value, Integral) and not isinstance(value, bool)
+
+
+def _check_hidden_layer_sizes(hidden_layer_sizes, name="hidden_layer_sizes"):
+    """Return ``hidden_layer_sizes`` as a tuple of ints, or raise ValueError.
+
+    A single int means one hidden layer. Every width must be a positive
+    integer: floats and booleans are refused rather than truncated.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : int or sequence of int
+        The widths to check.
+    name : str, default="hidden_layer_sizes"
+        How the error message names the value.
+
+    Returns
+    -------
+    sizes : tuple of int
+        The widths.
+    """
+    sizes = hidden_layer_sizes
+    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    if not all(_is_int(width) and width > 0 for width in sizes):
+        raise ValueError(
+            f"{name} must hold positive integer widths, got {hidden_layer_sizes!r}."
+        )
+    return tuple(int(width) for width in sizes)
 
 
 def build_dense_mlp(
@@ -71,15 +105,13 @@ def build_dense_mlp(
     >>> [layer.units for layer in model.layers if hasattr(layer, "units")]
     [32, 10]
     """
-    hidden_layer_sizes = tuple(int(width) for width in hidden_layer_sizes)
-    if int(n_features) < 1 or int(n_classes) < 2:
+    hidden_layer_sizes = _check_hidden_layer_sizes(hidden_layer_sizes)
+    if not (_is_int(n_features) and _is_int(n_classes)) or (
+        n_features < 1 or n_classes < 2
+    ):
         raise ValueError(
-            f"n_features must be >= 1 and n_classes >= 2, got {n_features} and "
-            f"{n_classes}"
-        )
-    if any(width < 1 for width in hidden_layer_sizes):
-        raise ValueError(
-            f"hidden_layer_sizes must hold positive widths, got {hidden_layer_sizes}"
+            f"n_features must be an integer >= 1 and n_classes one >= 2, got "
+            f"{n_features!r} and {n_classes!r}"
         )
     if activation not in ACTIVATIONS:
         raise ValueError(
@@ -87,8 +119,8 @@ def build_dense_mlp(
         )
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if alpha < 0:
-        raise ValueError(f"alpha must be >= 0, got {alpha!r}")
+    if not (isinstance(alpha, Real) and math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be >= 0 and finite, got {alpha!r}")
 
     # One SeedGenerator-free int per layer: distinct but reproducible streams.
     def layer_seed(i):

@@ -47,11 +47,16 @@ def test_empty_hidden_layers_give_logistic_regression():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"hidden_layer_sizes": (4, 0)}, "positive widths"),
+        ({"hidden_layer_sizes": (4, 0)}, "positive integer widths"),
         ({"activation": "nope"}, "activation must be one of"),
         ({"dropout": 1.0}, r"dropout must be in \[0, 1\)"),
         ({"alpha": -1}, "alpha must be >= 0"),
-        ({"n_classes": 1}, "n_classes >= 2"),
+        ({"alpha": float("nan")}, "alpha must be >= 0 and finite, got nan"),
+        ({"alpha": float("inf")}, "alpha must be >= 0 and finite, got inf"),
+        ({"n_classes": 1}, "n_classes one >= 2"),
+        ({"n_features": 4.5}, "n_features must be an integer"),
+        ({"hidden_layer_sizes": (16.7,)}, r"positive integer widths, got \(16.7,\)"),
+        ({"hidden_layer_sizes": (True,)}, r"positive integer widths, got \(True,\)"),
     ],
 )
 def test_invalid_arguments(kwargs, message):
