@@ -285,6 +285,9 @@ def save_model(estimator, path):
     }
     if kind == "pipeline":
         params = estimator.get_params(deep=False)
+        # A cache folder is not part of the model, and joblib would unpickle
+        # what it finds there on a refit of the loaded pipeline.
+        params["memory"] = None
         doc["pipeline_params"] = {
             k: _to_json(v, k) for k, v in params.items() if k != "steps"
         }
@@ -521,6 +524,11 @@ def load_model(path):
             if set(params) - (allowed - {"steps"}):
                 raise ValueError(
                     f"unknown Pipeline parameters {sorted(set(params) - allowed)}"
+                )
+            if params.get("memory") is not None:
+                raise ValueError(
+                    "pipeline parameter 'memory' must be null: joblib would "
+                    "unpickle files from that cache folder on a refit"
                 )
             result = Pipeline(steps, **params)
             result._validate_params()

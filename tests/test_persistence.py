@@ -341,6 +341,21 @@ def test_invalid_pipeline_parameter_refused(saved):
         load_model(saved)
 
 
+def test_pipeline_memory_is_not_saved_and_refused_on_load(fitted, tmp_path):
+    # joblib's cache unpickles its files on a refit: a model file must not be
+    # able to point a loaded pipeline at a folder of pickles.
+    pipe = Pipeline(fitted["int"].steps, memory=str(tmp_path / "cache"))
+    save_model(pipe, tmp_path / "model")
+    assert load_model(tmp_path / "model").memory is None
+    doc = json.loads((tmp_path / "model" / "sk_mnist.json").read_text())
+    _rewrite_json(
+        tmp_path / "model",
+        pipeline_params={**doc["pipeline_params"], "memory": str(tmp_path)},
+    )
+    with pytest.raises(ModelFileError, match="'memory' must be null"):
+        load_model(tmp_path / "model")
+
+
 @pytest.mark.parametrize(
     "value, match",
     [("NaN", "NaN is not a JSON number"), ("-Infinity", "-Infinity is not a JSON")],
