@@ -797,6 +797,21 @@ class DenseMLPClassifier(KerasClassifier):
         proba /= proba.sum(axis=1, keepdims=True)
         return proba
 
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes), dtype float64
+            ``np.log(self.predict_proba(X))``; columns follow ``classes_``.
+        """
+        return np.log(self.predict_proba(X))
+
     def predict(self, X):
         """Predict class labels.
 

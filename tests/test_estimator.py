@@ -144,6 +144,13 @@ def test_fit_predict_score_contract(digits, fitted):
     assert fitted.score(X_test, y_test) > 0.6  # three epochs of a 16-unit net
 
 
+def test_predict_log_proba_is_the_log_of_predict_proba(digits, fitted):
+    _, _, X_test, _ = digits
+    log_proba = fitted.predict_log_proba(X_test)
+    assert log_proba.shape == (len(X_test), 10) and log_proba.dtype == np.float64
+    np.testing.assert_allclose(np.exp(log_proba), fitted.predict_proba(X_test))
+
+
 def test_fit_returns_self(digits):
     X, y, _, _ = digits
     clf = DenseMLPClassifier(**TINY)
