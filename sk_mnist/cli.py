@@ -181,6 +181,20 @@ def _widths(text):
     return widths
 
 
+def _figure_file(text):
+    """A file name whose extension is an image format matplotlib can write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    path = Path(text)
+    if path.suffix[1:].lower() not in formats:
+        raise argparse.ArgumentTypeError(
+            "expected a file name ending in an image format matplotlib writes "
+            f"({', '.join('.' + name for name in sorted(formats))}), got {text!r}"
+        )
+    return path
+
+
 def _add_run_options(parser, default_out, progress):
     """--out, --seed and --quiet, shared by the commands that write a run."""
     parser.add_argument(
@@ -351,8 +365,9 @@ def build_parser():
     evaluate.add_argument(
         "--confusion-matrix",
         metavar="PNG",
-        type=Path,
-        help="also draw the confusion matrix to this PNG file",
+        type=_figure_file,
+        help="also draw the confusion matrix to this PNG file (or .pdf, .svg, "
+        "...: the format follows the extension)",
     )
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -1015,7 +1030,7 @@ def main(argv=None):
     args = None
     try:
         args = parser.parse_args(argv)
-        if args.command in ("train", "search"):
+        if args.command in ("train", "search", "evaluate"):
             import matplotlib
 
             matplotlib.use("Agg")

@@ -278,6 +278,37 @@ def test_output_files_get_the_usual_permissions(
     assert [path.stat().st_mode & 0o777 for path in outputs] == [umask_002] * 3
 
 
+@pytest.mark.parametrize("name", ["cm", "cm.txt", "cm.png.tmp"])
+def test_confusion_matrix_without_an_image_extension_is_refused_first(
+    csv_files, tmp_path, capsys, name
+):
+    # Refused before the model is read (here it does not exist) or anything
+    # is printed or written; it was refused after the report and --metrics.
+    metrics = tmp_path / "m.json"
+    args = ["evaluate", "--model", str(tmp_path / "nowhere"), "--data"]
+    args += [str(csv_files["test"]), "--metrics", str(metrics)]
+    assert main([*args, "--confusion-matrix", str(tmp_path / name)]) == 2
+    line = _error_line(capsys)
+    assert line.startswith("error: argument --confusion-matrix: expected a file ")
+    assert ".png" in line and ".svg" in line and repr(str(tmp_path / name)) in line
+    assert "tmp-" not in line.replace(str(tmp_path), "")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_evaluate_draws_with_the_agg_backend(run_dir, csv_files, tmp_path):
+    # As train and search: no window, whatever the default backend.
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        args = ["evaluate", "--model", str(run_dir / "model"), "--data"]
+        args += [str(csv_files["test"]), "--confusion-matrix", str(tmp_path / "c.png")]
+        assert main(args) == 0
+        assert matplotlib.get_backend().lower() == "agg"
+    finally:
+        matplotlib.use(before)
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
