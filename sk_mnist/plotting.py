@@ -4,8 +4,8 @@ Each figure is a class whose constructor stores the data to draw, whose
 ``plot`` method draws it and stores the matplotlib artists (``ax_`` or
 ``axes_``, ``figure_``, ...) and returns the display, and whose classmethods
 (``from_labels``, ``from_arrays``, ``from_history``, ``from_estimator``,
-``from_predictions``) compute that data and plot it in one call, like
-:class:`sklearn.metrics.ConfusionMatrixDisplay`:
+``from_predictions``, ``from_cv_results``) compute that data and plot it in
+one call, like :class:`sklearn.metrics.ConfusionMatrixDisplay`:
 
 * :class:`ClassDistributionDisplay` - bar chart of the class counts of one or
   two label sets.
@@ -14,6 +14,8 @@ Each figure is a class whose constructor stores the data to draw, whose
 * :func:`plot_confusion_matrix` - sklearn's ``ConfusionMatrixDisplay`` with a
   title.
 * :class:`MisclassifiedDisplay` - the most confidently misclassified digits.
+* :class:`SearchScoresDisplay` - mean cross-validated score of each candidate
+  of a grid or randomized search.
 * :func:`save_figure` - write a display's figure to a PNG file and close it.
 
 Single-axes displays take ``ax=None`` (a new figure when None). Grid displays
@@ -276,6 +278,8 @@ class ClassDistributionDisplay:
             sets.append(np.asarray(y_test))
         if len(names) < len(sets):
             raise ValueError(f"names needs {len(sets)} names, got {names!r}")
+        if len(set(names[: len(sets)])) < len(sets):
+            raise ValueError(f"names must differ, got {names!r}")
         labels = unique_labels(*sets) if labels is None else np.asarray(labels)
         counts = {}
         for name, y in zip(names, sets, strict=False):
@@ -359,6 +363,8 @@ class DigitGridDisplay:
         plt = _pyplot("DigitGridDisplay.plot")
         images, image_shape = _as_images(self.images, image_shape, "images")
         n_images = len(images)
+        if not n_images:
+            raise ValueError("images holds no images: nothing to draw")
         _check_grid(n_images, n_cols)
         titles = None
         if self.labels is not None:
@@ -422,6 +428,8 @@ class DigitGridDisplay:
         """
         X, image_shape = _as_images(X, image_shape)
         _check_grid(n_images, n_cols)
+        if not len(X):
+            raise ValueError("X holds no images")
         if y is not None:
             y = np.asarray(y)
             if len(y) != len(X):
@@ -446,7 +454,10 @@ class LearningCurveDisplay:
     Two side-by-side axes: loss on the left (``loss``, and ``val_loss`` when
     present), accuracy on the right (``accuracy``, and ``val_accuracy`` when
     present), against the epoch number, starting at 1. It is recommended to
-    use :meth:`from_history` or :meth:`from_estimator` to create it.
+    use :meth:`from_history` or :meth:`from_estimator` to create it. Unlike
+    :class:`sklearn.model_selection.LearningCurveDisplay`, which plots scores
+    against the training-set size, this one plots one training run's
+    per-epoch history.
 
     Parameters
     ----------
@@ -1077,7 +1088,9 @@ class SearchScoresDisplay:
             The display, drawn.
         """
         if not hasattr(search, "cv_results_"):
-            raise ValueError(
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
                 f"{type(search).__name__} has no cv_results_: fit the search first"
             )
         return cls.from_cv_results(search.cv_results_, ax=ax)

@@ -85,6 +85,13 @@ def test_class_distribution_two_sets(digits):
     assert disp.figure_ is ax.figure
 
 
+def test_class_distribution_names_must_differ():
+    with pytest.raises(ValueError, match="names must differ, got \\('x', 'x'\\)"):
+        ClassDistributionDisplay.from_labels([0, 1], [1, 1], names=("x", "x"))
+    one = ClassDistributionDisplay.from_labels([0, 1], names=("x", "x"))
+    assert list(one.counts_) == ["x"]  # a second name for no second set is unused
+
+
 def test_class_distribution_bad_input_leaves_no_figure_open():
     bad = [
         (ClassDistributionDisplay({}, labels=[0, 1]), {}, "counts is empty"),
@@ -167,6 +174,10 @@ def test_digit_grid_image_shape_fig_and_errors():
         DigitGridDisplay.from_arrays(X, image_shape=(3, 4), n_images=0)
     with pytest.raises(ValueError, match="samples"):
         DigitGridDisplay.from_arrays(X, [1, 2], image_shape=(3, 4))
+    with pytest.raises(ValueError, match="^X holds no images$"):
+        DigitGridDisplay.from_arrays(np.empty((0, 64)))
+    with pytest.raises(ValueError, match="^images holds no images"):
+        DigitGridDisplay(np.empty((0, 64))).plot()
 
 
 # LearningCurveDisplay

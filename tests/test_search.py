@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
 from sk_mnist import make_mnist_pipeline
@@ -254,7 +255,7 @@ def test_scores_display_labels_candidates_of_a_list_of_grids():
 def test_scores_display_rejects_what_is_not_cv_results():
     with pytest.raises(ValueError, match="mean_test_score"):
         SearchScoresDisplay.from_cv_results({"params": [{}]})
-    with pytest.raises(ValueError, match="fit the search first"):
+    with pytest.raises(NotFittedError, match="fit the search first"):
         SearchScoresDisplay.from_estimator(GridSearchCV(make_mnist_pipeline(), {}))
 
 
