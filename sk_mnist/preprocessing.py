@@ -2,7 +2,7 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 __all__ = ["PixelScaler"]
 
@@ -130,7 +130,14 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
             ``X * 255``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64))
+        # Like StandardScaler: no feature-name check, since the input is
+        # usually this transformer's own (NumPy) output.
+        X = check_array(X, dtype=(np.float32, np.float64))
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                f"expecting {self.n_features_in_} features as input."
+            )
         return np.multiply(X, np.float32(_MAX_PIXEL), dtype=np.float32)
 
     def __sklearn_tags__(self):

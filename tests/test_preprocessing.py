@@ -1,6 +1,7 @@
 """PixelScaler: range, dtype, inverse and validation."""
 
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -59,6 +60,17 @@ def test_wrong_number_of_features():
         ValueError, match="X has 783 features, but PixelScaler is expecting 784"
     ):
         scaler.transform(np.zeros((2, 783), np.uint8))
+
+
+def test_inverse_transform_takes_its_own_output_after_a_dataframe_fit():
+    frame = pd.DataFrame(np.full((2, 3), 51, np.uint8), columns=["a", "b", "c"])
+    scaler = PixelScaler().fit(frame)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = scaler.inverse_transform(scaler.transform(frame))
+    np.testing.assert_allclose(back, frame.to_numpy(), atol=1e-4)
+    with pytest.raises(ValueError, match="X has 2 features, but PixelScaler is"):
+        scaler.inverse_transform(np.zeros((1, 2), np.float32))
 
 
 def test_fit_learns_only_the_shape():
