@@ -163,6 +163,10 @@ def _dropout(text):
     return _number(text, float, "a number in [0, 1)", lambda v: 0 <= v < 1)
 
 
+def _seed(text):
+    return _number(text, int, "an integer 0-4294967295", lambda v: 0 <= v < 2**32)
+
+
 def _folds(text):
     return _number(text, int, "an integer >= 2", lambda v: v >= 2)
 
@@ -206,7 +210,7 @@ def _add_run_options(parser, default_out, progress):
         "there is replaced",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, metavar="N", help="random seed (default: 0)"
+        "--seed", type=_seed, default=0, metavar="N", help="random seed (default: 0)"
     )
     parser.add_argument("--quiet", action="store_true", help=f"no {progress}")
 
@@ -824,6 +828,10 @@ def cmd_predict(args):
 
     from .datasets import load_mnist_csv
 
+    if args.output.exists() and os.path.samefile(args.output, args.data):
+        raise UsageError(
+            f"--output {args.output} is the --data file; choose another --output"
+        )
     X, _ = load_mnist_csv(args.data)
     _import_keras_quietly()
     from .persistence import load_model
@@ -1029,7 +1037,12 @@ def main(argv=None):
     parser = build_parser()
     args = None
     try:
-        args = parser.parse_args(argv)
+        args, extras = parser.parse_known_args(argv)
+        if extras:  # named after the subcommand, whose --help lists its options
+            raise UsageError(
+                f"unrecognized arguments: {' '.join(extras)} "
+                f"(see 'sk-mnist {args.command} --help')"
+            )
         if args.command in ("train", "search", "evaluate"):
             import matplotlib
 

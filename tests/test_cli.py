@@ -309,6 +309,19 @@ def test_evaluate_draws_with_the_agg_backend(run_dir, csv_files, tmp_path):
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_predict_refuses_to_overwrite_its_data(run_dir, csv_files, tmp_path, capsys):
+    data = tmp_path / "digits.csv"
+    shutil.copy(csv_files["unlabelled"], data)
+    before = data.read_bytes()
+    for output in (data, tmp_path / "." / "digits.csv"):
+        args = ["predict", "--model", str(run_dir / "model"), "--data", str(data)]
+        assert main([*args, "--output", str(output)]) == 2
+        assert _error_line(capsys) == (
+            f"error: --output {output} is the --data file; choose another --output"
+        )
+    assert data.read_bytes() == before
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
@@ -341,6 +354,9 @@ def test_every_subcommand_has_help_with_examples(command, capsys, monkeypatch):
         (["train", "--learning-rate", "-1"], "--learning-rate: expected a positive"),
         (["train", "--dropout", "1"], r"--dropout: expected a number in \[0, 1\)"),
         (["train", "--bogus"], "unrecognized arguments: --bogus"),
+        (["train", "--bogus"], r"\(see 'sk-mnist train --help'\)$"),
+        (["train", "--seed", "-5"], "--seed: expected an integer 0-4294967295"),
+        (["search", "--grid", "{}", "--seed", str(2**32)], "--seed: expected an "),
         (["fly"], "invalid choice: 'fly'"),
         (["train", "--test", "t.csv"], "--test needs --train"),
         (["train", "--train", "missing.csv"], "^error: missing.csv: No such file"),
