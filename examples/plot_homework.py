@@ -18,8 +18,8 @@ two CPU cores.
 # Load the digits
 # ---------------
 # The homework reads the CSV with pandas and splits off the label column.
-# :func:`~sk_mnist.datasets.load_sample` returns the embedded sample in the
-# same form as :func:`~sk_mnist.datasets.load_mnist_csv` returns a Kaggle file
+# :func:`~sk_mnist.load_sample` returns the embedded sample in the
+# same form as :func:`~sk_mnist.load_mnist_csv` returns a Kaggle file
 # (``X, y = load_mnist_csv("mnist_train.csv")``): one row of 784 grey levels
 # (uint8) per image and integer labels.
 import matplotlib.pyplot as plt

@@ -498,7 +498,7 @@ def make_search(
     pipeline : sklearn.pipeline.Pipeline
         The pipeline to tune, for example ``make_mnist_pipeline(epochs=5)``.
     grid : str, path or dict
-        The grid, checked by :func:`parse_grid`.
+        The grid, checked by :func:`~sk_mnist.search.parse_grid`.
     n_iter : int, default=None
         Number of sampled candidates; None searches the whole grid.
     cv : int or cross-validation generator, default=3
