@@ -229,7 +229,10 @@ class DenseMLPClassifier(KerasClassifier):
         Class weights, applied as sample weights.
     warm_start : bool, default=False
         When True, a second :meth:`fit` continues training the existing
-        network instead of building a new one.
+        network instead of building a new one. It (and :meth:`partial_fit`)
+        raises ``ValueError`` if a parameter fixed in the network
+        (``hidden_layer_sizes``, ``activation``, ``dropout``, ``alpha``,
+        ``optimizer``, ``optimizer__*``, ``compile__*``) has changed since.
     shuffle : bool, default=True
         Shuffle the training data before each epoch.
     **routed_params : dict
@@ -538,6 +541,8 @@ class DenseMLPClassifier(KerasClassifier):
     ):
         """Shared body of :meth:`fit` and :meth:`partial_fit`."""
         hidden_layer_sizes = self._check_params()
+        if not first_call:
+            self._check_network_unchanged(hidden_layer_sizes)
         X, y = self._validate_inputs(X, y, reset=first_call)
         if first_call:
             self._set_classes(y if classes is None else np.asarray(classes))
@@ -587,6 +592,7 @@ class DenseMLPClassifier(KerasClassifier):
                 self.model_ = self._build_model(
                     hidden_layer_sizes, seed, work=X.shape[0] * epochs
                 )
+                self._network_params = self._built_params(hidden_layer_sizes)
                 self.history_ = {}
             else:
                 # A cosine cycle of an earlier fit leaves its last rate behind.
@@ -609,6 +615,45 @@ class DenseMLPClassifier(KerasClassifier):
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         self.n_iter_ = len(self.history_.get("loss", ()))
         return self
+
+    def _built_params(self, hidden_layer_sizes):
+        """The parameters that are fixed in a built and compiled network."""
+        params = {
+            "hidden_layer_sizes": hidden_layer_sizes,
+            "activation": self.activation,
+            "dropout": self.dropout,
+            "alpha": self.alpha,
+            "optimizer": self.optimizer,
+        }
+        for route in ("optimizer", "compile"):
+            params.update(
+                (f"{route}__{name}", value)
+                for name, value in self._routed(route).items()
+            )
+        return params
+
+    def _check_network_unchanged(self, hidden_layer_sizes):
+        """Refuse to continue training a network built with other parameters.
+
+        sklearn's ``MLPClassifier`` has no such check: with ``warm_start`` and
+        new ``hidden_layer_sizes`` it fails on mismatched array shapes.
+        """
+        built = getattr(self, "_network_params", None)
+        if built is None:  # pickled before this check existed
+            return
+        now = self._built_params(hidden_layer_sizes)
+        for name in sorted(built.keys() | now.keys()):
+            old, new = built.get(name), now.get(name)
+            try:
+                same = bool(old is new or old == new)
+            except ValueError:  # e.g. arrays
+                same = False
+            if not same:
+                raise ValueError(
+                    f"{name} is {new!r}, but the network to continue training "
+                    f"was built with {name}={old!r}; set warm_start=False (or "
+                    "clone the estimator) to build a new network."
+                )
 
     def _schedule_callbacks(self, epochs):
         """Keras callbacks that carry out ``learning_rate_schedule``."""

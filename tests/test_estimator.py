@@ -401,6 +401,31 @@ def test_warm_start_continues_training(digits):
     assert clf.n_iter_ == 6 and len(clf.history_["loss"]) == 6
 
 
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("hidden_layer_sizes", (8,)),
+        ("activation", "tanh"),
+        ("optimizer", "sgd"),
+        ("optimizer__beta_1", 0.5),
+    ],
+)
+def test_warm_start_refuses_a_changed_network(digits, name, value):
+    X, y, _, _ = digits
+    X, y = X[:200] / 255, y[:200]
+    clf = DenseMLPClassifier(**{**TINY, "warm_start": True}).fit(X, y)
+    clf.set_params(batch_size=32, learning_rate=0.05, epochs=1)  # these may change
+    clf.fit(X, y)
+    clf.set_params(**{name: value})
+    with pytest.raises(ValueError, match=f"built with {name}=.*warm_start=False"):
+        clf.fit(X, y)
+    with pytest.raises(ValueError, match=f"built with {name}="):
+        clf.partial_fit(X, y)
+    assert clf.n_iter_ == 4
+    clf.set_params(warm_start=False).fit(X, y)  # a new network
+    assert clf.n_iter_ == 1
+
+
 def test_partial_fit_one_epoch_at_a_time(digits):
     X, y, X_test, y_test = digits
     clf = DenseMLPClassifier(**TINY)
