@@ -544,7 +544,13 @@ def _staged_dir(target):
     with contextlib.ExitStack() as stack:
         with _output_error(target):
             staging = stack.enter_context(staged_folder(target))
-        yield staging
+        try:
+            yield staging
+        except OSError as err:
+            if err.filename or not err.strerror:
+                raise
+            # e.g. a full disk while writing: name the run it was writing
+            raise UsageError(f"{target}: cannot write there ({err.strerror})") from None
 
 
 @contextlib.contextmanager
@@ -630,6 +636,20 @@ def _load_labelled(path, what):
     return X, y
 
 
+def _check_labels(y, known, where, what):
+    """Refuse labels in ``y`` (read from ``where``) that are not in ``known``."""
+    import numpy as np
+
+    known = np.unique(known)
+    unknown = np.setdiff1d(y, known)
+    if unknown.size:
+        raise UsageError(
+            f"{where}: label{'s' * (unknown.size > 1)} "
+            f"{', '.join(map(str, unknown.tolist()))} not among {what} "
+            f"({', '.join(map(str, known.tolist()))})"
+        )
+
+
 def _load_train_test(args):
     """``--train``/``--test`` (or the embedded sample): X_train, y_train,
     X_test, y_test (None without ``--test``) and a description of each."""
@@ -693,6 +713,8 @@ def cmd_train(args):
 
     _check_out(args.out)
     X_train, y_train, X_test, y_test, data = _load_train_test(args)
+    if X_test is not None:
+        _check_labels(y_test, y_train, data["test"], "the training labels")
     if X_test is None:
         X_train, X_test, y_train, y_test = train_test_split(
             X_train,
@@ -806,6 +828,7 @@ def cmd_evaluate(args):
     from .plotting import plot_confusion_matrix, save_figure
 
     model = load_model(args.model)
+    _check_labels(y, model.classes_, args.data, f"the classes of {args.model}")
     metrics, _, pred = _metrics(model, X, y)
     print(
         f"accuracy {metrics['test_accuracy']:.4f} on {metrics['n_test']} images "
@@ -942,7 +965,9 @@ def cmd_search(args):
     n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
     # Local worker processes import Keras while this one loads data and Keras.
     workers = None if args.scheduler else start_workers(n_jobs)
-    X_train, y_train, X_test, y_test, _ = _load_train_test(args)
+    X_train, y_train, X_test, y_test, data = _load_train_test(args)
+    if X_test is not None:
+        _check_labels(y_test, y_train, data["test"], "the training labels")
 
     _import_keras_quietly()
     import pandas as pd

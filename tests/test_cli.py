@@ -322,6 +322,42 @@ def test_predict_refuses_to_overwrite_its_data(run_dir, csv_files, tmp_path, cap
     assert data.read_bytes() == before
 
 
+def test_labels_the_model_does_not_know_are_named(csv_files, tmp_path, capsys):
+    (X, y), _ = load_sample()
+    low = y < 5
+    train04 = save_mnist_csv(tmp_path / "train04.csv", X[low][:500], y[low][:500])
+    test = str(csv_files["test"])
+    out = tmp_path / "run04"
+    args = ["train", "--train", str(train04), "--out", str(out), *FAST]
+    assert main([*args, "--test", test]) == 2
+    expected = "labels 5, 6, 7, 8, 9 not among the training labels (0, 1, 2, 3, 4)"
+    assert _error_line(capsys) == f"error: {test}: {expected}"
+    assert not out.exists()
+    assert main(args) == 0
+    capsys.readouterr()
+    model = out / "model"
+    assert main(["evaluate", "--model", str(model), "--data", test]) == 2
+    assert _error_line(capsys) == (
+        f"error: {test}: labels 5, 6, 7, 8, 9 not among the classes of {model} "
+        "(0, 1, 2, 3, 4)"
+    )
+
+
+def test_disk_full_while_writing_the_run_names_it(tmp_path, capsys, monkeypatch):
+    from sk_mnist import cli
+
+    def disk_full(history, path):
+        raise OSError(errno.ENOSPC, "No space left on device")  # no file name
+
+    monkeypatch.setattr(cli, "_write_history", disk_full)
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *FAST]) == 2
+    assert _error_line(capsys) == (
+        f"error: {out}: cannot write there (No space left on device)"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--version"])
