@@ -794,8 +794,9 @@ class DenseMLPClassifier(KerasClassifier):
             predict_kwargs = {
                 "batch_size": max(self.batch_size, _MIN_PREDICT_BATCH),
                 "verbose": 0,
-                "callbacks": self._predict_callbacks,
                 **routed,
+                # scikeras' built callbacks, not the raw predict__callbacks.
+                "callbacks": self._predict_callbacks,
             }
             proba = self.model_.predict(X, **predict_kwargs)
             return np.asarray(proba, dtype=np.float64)

@@ -367,6 +367,19 @@ def test_routed_parameters_reach_keras(digits):
     assert epochs_seen == [0, 1, 2]
 
 
+def test_predict_callbacks_given_as_a_class_are_built(digits):
+    X, y, X_test, _ = digits
+    batches = []
+
+    class Count(keras.callbacks.Callback):
+        def on_predict_batch_end(self, batch, logs=None):
+            batches.append(batch)
+
+    clf = DenseMLPClassifier(**TINY, predict__callbacks=[Count])
+    clf.fit(X[:200] / 255, y[:200]).predict(X_test / 255)
+    assert batches
+
+
 @pytest.mark.parametrize("dump, load", [(pickle.dumps, pickle.loads), (None, None)])
 def test_pickle_and_joblib_round_trips(tmp_path, digits, fitted, dump, load):
     _, _, X_test, _ = digits
