@@ -5,16 +5,16 @@ Every loader returns ``X`` as a C-contiguous ``uint8`` array of shape
 is the digit upright), and ``y`` as ``int64`` labels 0-9 (or ``None`` for
 unlabelled data).
 
-* :func:`load_mnist_csv` reads the Kaggle "mnist-in-csv" layout and the
+* :func:`~sk_mnist.load_mnist_csv` reads the Kaggle "mnist-in-csv" layout and the
   variants that common tools write (no header, pixels only, pandas index
   column, CRLF line ends, UTF-8 byte-order mark, gzip).
-* :func:`save_mnist_csv` writes that layout, atomically.
-* :func:`load_idx` reads LeCun's original IDX files.
-* :func:`load_sample` returns the 4,000 + 1,000 real digits shipped with the
-  package.
-* :func:`fetch_mnist` and :func:`fetch_fashion_mnist` download the full data
-  sets once, checked against published checksums, and read them from a cache
-  afterwards (see ``sk_mnist/_fetch.py``).
+* :func:`~sk_mnist.save_mnist_csv` writes that layout, atomically.
+* :func:`~sk_mnist.load_idx` reads LeCun's original IDX files.
+* :func:`~sk_mnist.load_sample` returns the 4,000 + 1,000 real digits
+  shipped with the package.
+* :func:`~sk_mnist.fetch_mnist` and :func:`~sk_mnist.fetch_fashion_mnist`
+  download the full data sets once, checked against published checksums, and
+  read them from a cache afterwards (see ``sk_mnist/_fetch.py``).
 
 Malformed input raises ``ValueError`` with a one-line message naming the file
 and, where possible, the line and column at fault.  Only numpy, pandas and the

@@ -1,6 +1,6 @@
 """Save and load fitted sk_mnist models as JSON plus a Keras file, never pickle.
 
-:func:`save_model` writes one directory::
+:func:`~sk_mnist.save_model` writes one directory::
 
     path/
         model.keras     the network, in Keras' native format (model.save)
@@ -17,13 +17,13 @@ and fitted attributes: ``n_features_in_``, ``feature_names_in_``,
 integer-keyed ``class_weight`` come back as they were.
 
 Why no pickle: unpickling (pickle, joblib) can run any code, so a pickled model
-from elsewhere is a program. :func:`load_model` only parses JSON, calls the
+from elsewhere is a program. :func:`~sk_mnist.load_model` only parses JSON, calls the
 constructors of the two known classes (:class:`~sk_mnist.PixelScaler`,
 :class:`~sk_mnist.DenseMLPClassifier`) with checked parameter names and
 values (NaN and infinity are refused), checks that the steps fit together,
 verifies the checksum, and lets Keras load the network in safe mode, which
 refuses ``Lambda`` layers holding Python code. Parameters JSON cannot hold (callback
-objects, callables) make :func:`save_model` raise ``ValueError``; a
+objects, callables) make :func:`~sk_mnist.save_model` raise ``ValueError``; a
 ``RandomState`` ``random_state`` is saved as ``None`` with a warning and a note
 in the JSON (it only matters for refitting). Pickle and joblib still work for
 trusted files.
@@ -76,8 +76,8 @@ _REQUEST_METHODS = ("fit", "partial_fit", "score")
 class ModelFileError(ValueError):
     """A saved model is missing a file, malformed, tampered with or unsafe.
 
-    Raised by :func:`load_model` with a one-line message naming the file and
-    the problem. It is a ``ValueError``, so ``except ValueError`` catches it.
+    Raised by :func:`~sk_mnist.load_model` with a one-line message naming the
+    file and the problem. It is a ``ValueError``, so ``except ValueError`` catches it.
 
     Examples
     --------
