@@ -11,7 +11,7 @@ import keras
 
 __all__ = ["build_dense_mlp", "ACTIVATIONS"]
 
-#: Hidden-layer activations accepted by :func:`build_dense_mlp`.
+#: Hidden-layer activations accepted by :func:`~sk_mnist.build_dense_mlp`.
 ACTIVATIONS = frozenset(
     {
         "relu",
@@ -85,7 +85,7 @@ def build_dense_mlp(
         Width of each hidden layer, in order. An empty sequence gives
         multinomial logistic regression.
     activation : str, default="relu"
-        Activation of the hidden layers, one of :data:`ACTIVATIONS`.
+        Activation of the hidden layers, one of :data:`~sk_mnist.model.ACTIVATIONS`.
     dropout : float, default=0.0
         Dropout rate after each hidden layer, in [0, 1). 0 adds no layer.
     alpha : float, default=0.0
