@@ -21,7 +21,6 @@ import difflib
 import json
 import logging
 import math
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -124,16 +123,10 @@ def _check_value(pipeline, key, value, source=""):
 def _routed_prefixes(estimator):
     """Prefixes of the routed parameters (``optimizer__``, ...) ``estimator`` takes.
 
-    scikeras-style estimators take parameters such as ``optimizer__beta_1``
-    that ``get_params()`` lists only once they are set.
+    scikeras-style estimators (DenseMLPClassifier among them) take parameters
+    such as ``optimizer__beta_1`` that ``get_params()`` lists only once set.
     """
-    estimator_module = sys.modules.get("sk_mnist.estimator")  # loaded if in use
-    if estimator_module is not None and isinstance(
-        estimator, estimator_module.DenseMLPClassifier
-    ):
-        routes = estimator_module._ROUTES
-    else:  # another scikeras wrapper, or none
-        routes = getattr(estimator, "_routing_prefixes", ())
+    routes = getattr(estimator, "_routing_prefixes", ())
     return tuple(f"{route}__" for route in routes)
 
 
