@@ -428,7 +428,12 @@ def test_keras_failure_is_short_model_file_error(saved, inject):
         files = {name: z.read(name) for name in z.namelist()}
     config = json.loads(files["config.json"])
     target = config if inject == "module" else config["config"]["layers"][1]
-    target.update(module="subprocess", class_name="Popen")
+    # registered_name too: Keras looks it up first, and once scikeras has
+    # pickled a model in this process, ">Functional" is registered and would
+    # load the model whatever its module and class_name say.
+    target.update(
+        module="subprocess", class_name="Popen", registered_name="subprocess>Popen"
+    )
     files["config.json"] = json.dumps(config).encode()
     with zipfile.ZipFile(path, "w") as z:
         for name, data in files.items():
