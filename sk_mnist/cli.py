@@ -540,6 +540,8 @@ def _check_out(target):
 def _staged_dir(target):
     """Yield a temporary directory that replaces ``target`` on success only."""
     target = Path(target)
+    # Checked again here, not only before the data was loaded: a training
+    # run is long, and files put in ``target`` meanwhile must not be wiped.
     _check_out(target)
     with contextlib.ExitStack() as stack:
         with _output_error(target):
@@ -686,6 +688,7 @@ def _load_train_test(args):
     if args.test is not None:
         X_test, y_test = _load_labelled(args.test, "--test")
         data["test"] = str(args.test)
+        _check_labels(y_test, y_train, data["test"], "the training labels")
     return X_train, y_train, X_test, y_test, data
 
 
@@ -713,8 +716,6 @@ def cmd_train(args):
 
     _check_out(args.out)
     X_train, y_train, X_test, y_test, data = _load_train_test(args)
-    if X_test is not None:
-        _check_labels(y_test, y_train, data["test"], "the training labels")
     if X_test is None:
         X_train, X_test, y_train, y_test = train_test_split(
             X_train,
@@ -921,7 +922,7 @@ def _on_cluster(address):
     if address is None:
         yield
         return
-    _check_scheduler(address)
+    # cmd_search has checked the address, and that Dask is installed.
     import joblib
     from dask.distributed import Client
 
@@ -965,9 +966,7 @@ def cmd_search(args):
     n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
     # Local worker processes import Keras while this one loads data and Keras.
     workers = None if args.scheduler else start_workers(n_jobs)
-    X_train, y_train, X_test, y_test, data = _load_train_test(args)
-    if X_test is not None:
-        _check_labels(y_test, y_train, data["test"], "the training labels")
+    X_train, y_train, X_test, y_test, _ = _load_train_test(args)
 
     _import_keras_quietly()
     import pandas as pd

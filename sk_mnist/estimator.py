@@ -126,21 +126,22 @@ def _speed_settings(batch_size, work):
 
 
 def _check_no_rate_callbacks(callbacks):
-    """Reject user callbacks that the cosine schedule would override."""
-    stack = list(callbacks)
-    while stack:
-        callback = stack.pop(0)
-        if isinstance(callback, list):
-            stack[:0] = callback
-        elif isinstance(
-            callback,
-            (keras.callbacks.LearningRateScheduler, keras.callbacks.ReduceLROnPlateau),
-        ):
-            name = type(callback).__name__
-            raise ValueError(
-                f"callbacks include {name}, which learning_rate_schedule='cosine' "
-                f"would override; set learning_rate_schedule='constant' to use it."
-            )
+    """Reject user callbacks that the cosine schedule would override.
+
+    ``callbacks`` is scikeras' built list: callbacks, or lists of them.
+    """
+    rate_callbacks = (
+        keras.callbacks.LearningRateScheduler,
+        keras.callbacks.ReduceLROnPlateau,
+    )
+    for item in callbacks:
+        for callback in item if isinstance(item, list) else [item]:
+            if isinstance(callback, rate_callbacks):
+                raise ValueError(
+                    f"callbacks include {type(callback).__name__}, which "
+                    "learning_rate_schedule='cosine' would override; set "
+                    "learning_rate_schedule='constant' to use it."
+                )
 
 
 @contextlib.contextmanager

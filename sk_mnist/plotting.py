@@ -54,13 +54,16 @@ def _pyplot(caller):
 
 
 @contextlib.contextmanager
-def _closed_on_error(plt, figure):
-    """Close ``figure`` if drawing fails; None (no figure made here) does nothing."""
+def _axes_or_new(plt, ax, figsize):
+    """Yield ``ax``, or the axes of a new figure that is closed if drawing fails."""
+    if ax is not None:
+        yield ax
+        return
+    figure, ax = plt.subplots(figsize=figsize, layout="constrained")
     try:
-        yield
+        yield ax
     except BaseException:
-        if figure is not None:
-            plt.close(figure)
+        plt.close(figure)
         raise
 
 
@@ -221,10 +224,7 @@ class ClassDistributionDisplay:
                     f"counts[{name!r}] has shape {c.shape}, expected "
                     f"{labels.shape} (one count per label)"
                 )
-        new_figure = None
-        if ax is None:
-            new_figure, ax = plt.subplots(figsize=(7, 4), layout="constrained")
-        with _closed_on_error(plt, new_figure):
+        with _axes_or_new(plt, ax, (7, 4)) as ax:
             x = np.arange(len(labels))
             n_sets = len(counts)
             bar_width = width / n_sets
@@ -663,11 +663,8 @@ def plot_confusion_matrix(
     classes = getattr(estimator, "classes_", None)
     labels = unique_labels(y, y_pred, *([] if classes is None else [classes]))
     kwargs.setdefault("labels", labels)
-    new_figure = None
-    if ax is None:
-        new_figure, ax = plt.subplots(figsize=(7, 6), layout="constrained")
     # What from_estimator does, minus the prediction the caller may have.
-    with _closed_on_error(plt, new_figure):
+    with _axes_or_new(plt, ax, (7, 6)) as ax:
         disp = ConfusionMatrixDisplay.from_predictions(
             y, y_pred, normalize=normalize, ax=ax, **kwargs
         )
