@@ -487,3 +487,19 @@ def test_pickle_and_joblib_round_trip(fitted, digits, tmp_path, dump, load):
     X = digits[0]
     assert np.array_equal(loaded.predict_proba(X), fitted["str"].predict_proba(X))
     assert np.array_equal(loaded.predict(X), fitted["str"].predict(X))
+
+
+def test_model_saved_by_format_version_1_still_loads():
+    # tests/data/model_v1 was written by save_model before the restructuring
+    # (format version 1, sk-mnist 0.1.0, Keras 3.15): a PixelScaler and a
+    # 784-16-10 network fitted on 1,000 sample digits, with the probabilities it
+    # gave for the first 20 sample test images.
+    from sk_mnist.datasets import load_sample
+
+    here = os.path.join(os.path.dirname(__file__), "data")
+    model = load_model(os.path.join(here, "model_v1"))
+    _, (X_test, _) = load_sample()
+    expected = np.load(os.path.join(here, "model_v1_proba.npy"))
+    np.testing.assert_allclose(model.predict_proba(X_test[:20]), expected, atol=1e-6)
+    assert model[-1].hidden_layer_sizes == (16,)
+    assert model[-1].n_iter_ == 2
