@@ -13,8 +13,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from sk_mnist import datasets
-from sk_mnist.datasets import load_idx, load_mnist_csv, load_sample, save_mnist_csv
+from sk_mnist.datasets import (
+    _readers,
+    load_idx,
+    load_mnist_csv,
+    load_sample,
+    save_mnist_csv,
+)
 
 PIXEL_NAMES = [f"{r}x{c}" for r in range(1, 29) for c in range(1, 29)]
 HEADER = ["label", *PIXEL_NAMES]
@@ -506,7 +511,7 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         yield b"0,1,2\n"
         raise OSError("disk full")
 
-    monkeypatch.setattr(datasets, "_csv_blocks", broken)
+    monkeypatch.setattr(_readers, "_csv_blocks", broken)
     with pytest.raises(OSError, match="disk full"):
         save_mnist_csv(path, X_OK[:1], Y_OK[:1])
     assert path.read_bytes() == before
@@ -529,3 +534,18 @@ def test_module_does_not_import_keras():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_readers_never_import_the_fetchers():
+    # The readers are below the fetchers: reading files loads no network code,
+    # and the fetch module imports on its own (no import circle).
+    code = (
+        "import sys; from sk_mnist.datasets import load_sample; load_sample();"
+        "print(sorted({'sk_mnist.datasets._fetch', 'sk_mnist.datasets._download',"
+        " 'urllib.request'} & set(sys.modules)));"
+        "import sk_mnist.datasets._fetch as f; print(f.fetch_dataset.__name__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.split() == ["[]", "fetch_dataset"]

@@ -21,11 +21,15 @@ import zipfile
 
 import numpy as np
 import pytest
+from sklearn.utils import Bunch
 
-from sk_mnist import _fetch
 from sk_mnist.cli import main
 from sk_mnist.datasets import (
+    DATASET_NAMES,
     FetchError,
+    _download,
+    _sources,
+    fetch_dataset,
     fetch_fashion_mnist,
     fetch_mnist,
     load_sample,
@@ -178,27 +182,29 @@ def sha256(data):
 
 
 def idx_source(files, url, label="LeCun's IDX files"):
-    return _fetch._Source(
+    return _sources.Source(
         label,
         "idx",
-        tuple(_fetch._File(name, md5(files[name])) for name in IDX),
+        tuple(_sources.File(name, md5(files[name])) for name in IDX),
         mirrors=(f"{url}/idx/",),
     )
 
 
 def npz_source(files, url):
-    return _fetch._Source(
+    return _sources.Source(
         "Keras' mnist.npz",
         "npz",
-        (_fetch._File("mnist.npz", sha256(files["mnist.npz"])),),
+        (_sources.File("mnist.npz", sha256(files["mnist.npz"])),),
         mirrors=(f"{url}/keras/",),
     )
 
 
 def use(monkeypatch, *sources, key="mnist"):
     """Point the data set ``key`` at ``sources``; return it."""
-    dataset = _fetch.DATASETS[key]._replace(sources=sources, class_counts=SAMPLE_COUNTS)
-    monkeypatch.setitem(_fetch.DATASETS, key, dataset)
+    dataset = _sources.DATASETS[key]._replace(
+        sources=sources, class_counts=SAMPLE_COUNTS
+    )
+    monkeypatch.setitem(_sources.DATASETS, key, dataset)
     return dataset
 
 
@@ -245,13 +251,13 @@ def test_downloads_once_then_reads_the_cache(mnist, home, sample, monkeypatch):
 
 
 def test_concurrent_fetches_download_once(mnist, home, sample, monkeypatch):
-    download = _fetch._download
+    download = _download.download_file
 
     def slow_download(*args):
         time.sleep(0.2)  # keep the first fetch downloading while the second starts
         return download(*args)
 
-    monkeypatch.setattr(_fetch, "_download", slow_download)
+    monkeypatch.setattr(_download, "download_file", slow_download)
     results = {}
 
     def fetch(name):
@@ -321,6 +327,33 @@ def test_not_cached_and_no_download(mnist, home):
     assert mnist.requests == [] and not home.exists()
 
 
+# ------------------------------------------------- fetch_dataset, the Bunch
+def test_fetch_dataset_returns_the_data_and_where_it_came_from(mnist, home, sample):
+    data = fetch_dataset("mnist", home, verbose=False)
+    assert isinstance(data, Bunch)
+    check_sample(((data.X_train, data.y_train), (data.X_test, data.y_test)), sample)
+    assert (data.name, data.title, data.source) == (
+        "mnist",
+        "MNIST",
+        "LeCun's IDX files",
+    )
+    assert data.folder == str(home / "mnist") and data.downloaded is True
+    again = fetch_mnist(home, return_X_y=False, download_if_missing=False)
+    assert again.downloaded is False and again.folder == data.folder
+    assert set(again) == set(data)
+    check_sample(fetch_mnist(home, return_X_y=True), sample)
+
+
+def test_fetch_dataset_names(mnist, home):
+    assert DATASET_NAMES == ("mnist", "fashion-mnist") == tuple(_sources.DATASETS)
+    for name in ("emnist", "MNIST", None):
+        with pytest.raises(ValueError, match="name: expected one of 'mnist', 'fash"):
+            fetch_dataset(name, home)
+    with pytest.raises(ValueError, match="return_X_y: expected True or False"):
+        fetch_mnist(home, return_X_y="no")
+    assert mnist.requests == [] and not home.exists()
+
+
 # ----------------------------------------------------- interrupted downloads
 def test_interrupted_download_resumes_with_a_range_request(mnist, home, sample):
     name = "train-images-idx3-ubyte.gz"
@@ -346,7 +379,7 @@ def test_stale_partial_file_fails_its_check_and_restarts(mnist, home, sample):
 
 def test_download_cut_every_time_resumes_on_the_next_run(mnist, home, sample):
     name = "train-images-idx3-ubyte.gz"
-    mnist.plan[f"/idx/{name}"] = ["cut"] * _fetch._ATTEMPTS
+    mnist.plan[f"/idx/{name}"] = ["cut"] * _download._ATTEMPTS
     mnist.plan["/keras/mnist.npz"] = ["404"]
     with pytest.raises(FetchError) as err:
         fetch_mnist(home, verbose=False)
@@ -381,7 +414,8 @@ def test_no_network_says_so_in_one_line(monkeypatch, files, home):
         fetch_mnist(home, verbose=False)
     message = one_line(err)
     assert message.startswith("cannot download MNIST: no network connection (")
-    assert str(home / "mnist") in message and "--train/--test" in message
+    assert str(home / "mnist") in message
+    assert "load_mnist_csv or load_idx" in message and "--train" not in message
     assert isinstance(err.value, OSError)
     assert not home.exists()  # no empty folder left behind, nor the data home
 
@@ -397,7 +431,7 @@ def test_failed_fetch_keeps_an_existing_data_home(monkeypatch, files, home):
 
 
 def test_progress_on_stderr_unless_quiet(mnist, home, capsys, monkeypatch):
-    monkeypatch.setattr(_fetch, "_PROGRESS_BYTES", 1000)
+    monkeypatch.setattr(_download, "_PROGRESS_BYTES", 1000)
     fetch_mnist(home / "a")
     err = capsys.readouterr().err
     assert f"downloading {mnist.url}/idx/train-images-idx3-ubyte.gz" in err
@@ -428,10 +462,10 @@ def test_debian_folder_is_read_in_place(monkeypatch, sample, tmp_path, home):
         (debian / name).write_bytes(body)
         raw[name] = gzip.decompress(body)
     source = (
-        _fetch.DATASETS["fashion-mnist"]
+        _sources.DATASETS["fashion-mnist"]
         .sources[0]
         ._replace(
-            files=tuple(_fetch._File(n, sha256(raw[n]), gunzip=True) for n in IDX),
+            files=tuple(_sources.File(n, sha256(raw[n]), gunzip=True) for n in IDX),
             folders=(str(debian),),
         )
     )
@@ -460,7 +494,7 @@ def test_installed_debian_fashion_mnist(tmp_path):
 
 
 def test_pinned_sources_and_checksums():
-    mnist, fashion = _fetch.MNIST, _fetch.FASHION_MNIST
+    mnist, fashion = _sources.MNIST, _sources.FASHION_MNIST
     assert [s.kind for s in mnist.sources] == ["idx", "npz", "csv"]
     assert mnist.sources[0].mirrors == (
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -504,7 +538,7 @@ def kaggle(tmp_path, monkeypatch, files):
     monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
     monkeypatch.delenv("KAGGLE_KEY", raising=False)
     offline = idx_source(files, closed_port_url())
-    use(monkeypatch, offline, _fetch.MNIST.sources[2])
+    use(monkeypatch, offline, _sources.MNIST.sources[2])
 
     def calls():
         return [json.loads(line) for line in log.read_text().splitlines()]
@@ -543,11 +577,11 @@ def test_kaggle_not_used_without_credentials(kaggle, tmp_path, home):
 def test_kaggle_files_with_wrong_counts_are_rejected(kaggle, monkeypatch, home):
     monkeypatch.setenv("KAGGLE_USERNAME", "someone")
     monkeypatch.setenv("KAGGLE_KEY", "secret")
-    dataset = _fetch.DATASETS["mnist"]
+    dataset = _sources.DATASETS["mnist"]
     monkeypatch.setitem(
-        _fetch.DATASETS,
+        _sources.DATASETS,
         "mnist",
-        dataset._replace(class_counts=_fetch.MNIST.class_counts),
+        dataset._replace(class_counts=_sources.MNIST.class_counts),
     )
     with pytest.raises(FetchError) as err:
         fetch_mnist(home, verbose=False)
