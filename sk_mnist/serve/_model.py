@@ -1,0 +1,212 @@
+"""The served model: loaded once, described for ``/health``, called by one thread.
+
+All model calls go through one inference thread that takes every request
+waiting in its queue and answers them with a single ``predict_proba`` call
+(dynamic batching, as TensorFlow Serving does). On CPU a Keras call on one row
+costs about as much as on a few dozen, so under concurrent load the requests
+share that cost, and the model is never called from two threads at once (Keras
+and JAX programs need not be thread-safe). It adds no waiting: a lone request
+is predicted as soon as the thread is free.
+"""
+
+import asyncio
+import concurrent.futures
+import hashlib
+import os
+import queue
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+
+# Rows gathered into one model call at most (a single request may exceed it).
+_BATCH_ROWS = 4096
+_STOP = object()
+
+
+def _sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_model_file(path):
+    """Load a saved sk_mnist model folder or a ``.onnx`` file, never unpickling.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A folder written by :func:`sk_mnist.save_model`, or an ONNX file
+        written by :func:`sk_mnist.export.export_onnx`.
+
+    Returns
+    -------
+    model : estimator
+        The fitted model.
+    model_id : str
+        ``"sha256:<hex>"`` of ``sk_mnist.json`` (which holds the SHA-256 of
+        ``model.keras``) or of the ONNX file.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `path` does not exist.
+    ValueError
+        If `path` is neither a model folder nor a ``.onnx`` file, or the model
+        is malformed (:class:`sk_mnist.persistence.ModelFileError`, or the ONNX
+        loader's error).
+    """
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model folder or .onnx file")
+    if path.is_dir():
+        from .. import load_model
+
+        model = load_model(path)
+        return model, "sha256:" + _sha256(path / "sk_mnist.json")
+    if path.suffix.lower() == ".onnx":
+        from ..export import load_onnx
+
+        model = load_onnx(path)
+        return model, "sha256:" + _sha256(path)
+    raise ValueError(
+        f"{path}: not a model: give a folder written by save_model or a .onnx file"
+    )
+
+
+def _backend_of(model):
+    from ..export import OnnxClassifier
+
+    final = model[-1] if hasattr(model, "steps") else model
+    if isinstance(final, OnnxClassifier):
+        return "onnxruntime"
+    if hasattr(final, "model_"):
+        import keras
+
+        return keras.backend.backend()
+    return type(final).__module__.split(".")[0]
+
+
+class ServedModel:
+    """A fitted classifier behind one inference thread.
+
+    Parameters
+    ----------
+    model : estimator
+        Fitted, with ``predict_proba``, ``classes_`` and ``n_features_in_``.
+    model_id : str or None
+        Identifies the model in ``/health`` (the SHA-256 of its file).
+    """
+
+    def __init__(self, model, model_id=None):
+        missing = [
+            name
+            for name in ("predict_proba", "classes_", "n_features_in_")
+            if not hasattr(model, name)
+        ]
+        if missing:
+            raise TypeError(
+                f"model must be a fitted classifier with {', '.join(missing)}; "
+                f"got {type(model).__name__}"
+            )
+        self.model = model
+        self.model_id = model_id
+        self.classes = np.asarray(model.classes_).tolist()
+        self.n_features = int(model.n_features_in_)
+        self.backend = _backend_of(model)
+        self._queue = queue.SimpleQueue()
+        self._thread = None
+        self._start_lock = threading.Lock()
+
+    def describe(self):
+        """What ``GET /health`` reports."""
+        version = __version__
+        if self.model_id is not None:
+            version += "+" + self.model_id.split(":")[-1][:12]
+        return {
+            "status": "ok",
+            "sk_mnist_version": __version__,
+            "model_id": self.model_id,
+            "model_version": version,
+            "model_type": type(self.model).__name__,
+            "backend": self.backend,
+            "classes": self.classes,
+            "n_features": self.n_features,
+        }
+
+    def warm_up(self):
+        """Predict one row of zeros so the first request pays no compilation."""
+        self.model.predict_proba(np.zeros((1, self.n_features), dtype=np.float64))
+
+    async def predict_proba(self, X):
+        """Class probabilities of the rows of `X`, from the inference thread."""
+        future = concurrent.futures.Future()
+        self._queue.put((X, future))
+        self._ensure_thread()
+        return await asyncio.wrap_future(future)
+
+    def close(self):
+        """Stop the inference thread once the requests queued are answered."""
+        with self._start_lock:
+            if self._thread is not None:
+                self._queue.put(_STOP)
+                self._thread.join()
+                self._thread = None
+
+    def _ensure_thread(self):
+        if self._thread is None:
+            with self._start_lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="sk-mnist-inference", daemon=True
+                    )
+                    self._thread.start()
+
+    def _take_batch(self):
+        """Block for one request, then add those already waiting."""
+        first = self._queue.get()
+        if first is _STOP:
+            return None
+        batch, n_rows = [first], len(first[0])
+        while n_rows < _BATCH_ROWS:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                self._queue.put(_STOP)
+                break
+            batch.append(item)
+            n_rows += len(item[0])
+        return batch
+
+    def _run(self):
+        while (batch := self._take_batch()) is not None:
+            self._answer(batch)
+
+    def _answer(self, batch):
+        live = [item for item in batch if item[1].set_running_or_notify_cancel()]
+        if len(live) == 1:
+            self._answer_one(*live[0])
+        if len(live) <= 1:
+            return
+        try:
+            proba = self.model.predict_proba(np.concatenate([X for X, _ in live]))
+        except Exception:  # retried one by one, so a bad request fails alone
+            for X, future in live:
+                self._answer_one(X, future)
+            return
+        start = 0
+        for X, future in live:
+            future.set_result(proba[start : start + len(X)])
+            start += len(X)
+
+    def _answer_one(self, X, future):
+        try:
+            future.set_result(self.model.predict_proba(X))
+        except Exception as err:  # re-raised in the request's handler
+            future.set_exception(err)
