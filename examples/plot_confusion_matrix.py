@@ -14,7 +14,7 @@ from sklearn.metrics import classification_report
 
 from sk_mnist import make_mnist_pipeline
 from sk_mnist.datasets import load_sample
-from sk_mnist.plotting import MisclassifiedDisplay, plot_confusion_matrix
+from sk_mnist.plotting import DigitConfusionMatrixDisplay, MisclassifiedDisplay
 
 (X_train, y_train), (X_test, y_test) = load_sample()
 pipe = make_mnist_pipeline(random_state=0).fit(X_train, y_train)
@@ -26,10 +26,11 @@ print(classification_report(y_test, y_pred, digits=3))
 # Confusion matrix
 # ----------------
 # Rows are the true digits, columns the predicted ones; the diagonal holds
-# the correct predictions. :func:`~sk_mnist.plotting.plot_confusion_matrix`
-# wraps sklearn's ``ConfusionMatrixDisplay``; passing the predictions already
-# made saves predicting again.
-disp = plot_confusion_matrix(pipe, X_test, y_test, y_pred=y_pred)
+# the correct predictions.
+# :class:`~sk_mnist.plotting.DigitConfusionMatrixDisplay` draws with sklearn's
+# ``ConfusionMatrixDisplay``, with a row and a column for every class the
+# pipeline knows; passing the predictions already made saves predicting again.
+disp = DigitConfusionMatrixDisplay.from_estimator(pipe, X_test, y_test, y_pred=y_pred)
 
 # %%
 # The largest off-diagonal cells are the digits the network mixes up most
@@ -47,7 +48,9 @@ for flat in np.argsort(-mistakes, axis=None, kind="stable")[:5]:
 # %%
 # With ``normalize="true"`` each row sums to 1: the diagonal is the recall of
 # each digit.
-plot_confusion_matrix(pipe, X_test, y_test, y_pred=y_pred, normalize="true")
+DigitConfusionMatrixDisplay.from_estimator(
+    pipe, X_test, y_test, y_pred=y_pred, normalize="true"
+)
 
 # %%
 # The worst mistakes

@@ -24,7 +24,7 @@ import sklearn
 
 from sk_mnist import make_mnist_pipeline
 from sk_mnist.datasets import load_sample
-from sk_mnist.plotting import LearningCurveDisplay
+from sk_mnist.plotting import TrainingHistoryDisplay
 
 (X_train, y_train), (X_test, y_test) = load_sample()
 
@@ -39,7 +39,7 @@ with sklearn.config_context(enable_metadata_routing=True):
         epochs=20,
         random_state=0,
     ).fit(X_train, y_train, X_val=X_test, y_val=y_test)
-LearningCurveDisplay.from_estimator(constant)
+TrainingHistoryDisplay.from_estimator(constant)
 
 # %%
 # Early stopping
@@ -62,7 +62,7 @@ print(
     f"stopped after {mlp.n_iter_} of 20 epochs; "
     f"kept the weights of epoch {best_epoch + 1}"
 )
-LearningCurveDisplay.from_estimator(stopped)
+TrainingHistoryDisplay.from_estimator(stopped)
 
 # %%
 # The defaults: a cosine schedule

@@ -30,7 +30,7 @@ from sk_mnist.datasets import load_sample
 from sk_mnist.plotting import (
     ClassDistributionDisplay,
     DigitGridDisplay,
-    LearningCurveDisplay,
+    TrainingHistoryDisplay,
 )
 
 (X_train, y_train), (X_test, y_test) = load_sample()
@@ -86,7 +86,7 @@ print(f"test accuracy: {pipe.score(X_test, y_test):.3f}")
 # ------------------------
 # ``plt.plot(history.history["loss"])`` and friends. The history is the
 # fitted classifier's ``history_``, one value per epoch.
-LearningCurveDisplay.from_estimator(pipe)
+TrainingHistoryDisplay.from_estimator(pipe)
 
 # %%
 # It overfits

@@ -19,10 +19,11 @@ from sklearn.exceptions import NotFittedError
 
 from sk_mnist.plotting import (
     ClassDistributionDisplay,
+    DigitConfusionMatrixDisplay,
     DigitGridDisplay,
-    LearningCurveDisplay,
     MisclassifiedDisplay,
-    plot_confusion_matrix,
+    SearchScoresDisplay,
+    TrainingHistoryDisplay,
     save_figure,
 )
 
@@ -180,7 +181,7 @@ def test_digit_grid_image_shape_fig_and_errors():
         DigitGridDisplay(np.empty((0, 64))).plot()
 
 
-# LearningCurveDisplay
+# TrainingHistoryDisplay
 
 HISTORY = {
     "loss": [0.9, 0.5, 0.4, 0.35],
@@ -190,8 +191,8 @@ HISTORY = {
 }
 
 
-def test_learning_curve_with_validation():
-    disp = LearningCurveDisplay.from_history(HISTORY)
+def test_training_history_with_validation():
+    disp = TrainingHistoryDisplay.from_history(HISTORY)
     loss_ax, acc_ax = disp.axes_
     assert (loss_ax.get_title(), acc_ax.get_title()) == ("Loss", "Accuracy")
     assert len(loss_ax.get_lines()) == len(acc_ax.get_lines()) == 2
@@ -207,42 +208,42 @@ def test_learning_curve_with_validation():
     assert disp.figure_ is loss_ax.figure
 
 
-def test_learning_curve_given_axes():
+def test_training_history_given_axes():
     fig, axes = plt.subplots(2, 1)
     history = {k: HISTORY[k] for k in ("loss", "accuracy")}
-    disp = LearningCurveDisplay.from_history(history, axes=axes)
+    disp = TrainingHistoryDisplay.from_history(history, axes=axes)
     assert disp.axes_[0] is axes[0] and disp.axes_[1] is axes[1]
     assert disp.figure_ is fig
     assert sorted(disp.lines_) == ["accuracy", "loss"]
     with pytest.raises(ValueError, match="2 Axes"):
-        LearningCurveDisplay.from_history(history, axes=axes[:1])
+        TrainingHistoryDisplay.from_history(history, axes=axes[:1])
 
 
 @pytest.mark.parametrize("history", [{}, {"loss": []}, {"accuracy": [0.5]}, None])
-def test_learning_curve_needs_loss(history):
+def test_training_history_needs_loss(history):
     with pytest.raises(ValueError, match="no 'loss'"):
-        LearningCurveDisplay.from_history(history)
+        TrainingHistoryDisplay.from_history(history)
 
 
-def test_learning_curve_from_estimator(fitted):
+def test_training_history_from_estimator(fitted):
     history = fitted[-1].history_
     for estimator in (fitted, fitted[-1]):
-        disp = LearningCurveDisplay.from_estimator(estimator)
+        disp = TrainingHistoryDisplay.from_estimator(estimator)
         assert sorted(disp.lines_) == ["accuracy", "loss"]
         np.testing.assert_allclose(disp.lines_["loss"].get_ydata(), history["loss"])
         np.testing.assert_array_equal(disp.lines_["loss"].get_xdata(), [1, 2, 3])
     from sk_mnist import DenseMLPClassifier
 
     with pytest.raises(NotFittedError, match="history_"):
-        LearningCurveDisplay.from_estimator(DenseMLPClassifier())
+        TrainingHistoryDisplay.from_estimator(DenseMLPClassifier())
 
 
-# plot_confusion_matrix
+# DigitConfusionMatrixDisplay
 
 
 def test_confusion_matrix(digits, fitted):
     _, _, X_test, y_test = digits
-    disp = plot_confusion_matrix(fitted, X_test, y_test)
+    disp = DigitConfusionMatrixDisplay.from_estimator(fitted, X_test, y_test)
     cm = disp.confusion_matrix
     assert cm.shape == (10, 10) and cm.sum() == len(y_test)
     assert np.trace(cm) == (fitted.predict(X_test) == y_test).sum()
@@ -254,7 +255,9 @@ def test_confusion_matrix(digits, fitted):
 def test_confusion_matrix_normalized_on_given_ax(digits, fitted):
     _, _, X_test, y_test = digits
     fig, ax = plt.subplots()
-    disp = plot_confusion_matrix(fitted, X_test, y_test, ax=ax, normalize="true")
+    disp = DigitConfusionMatrixDisplay.from_estimator(
+        fitted, X_test, y_test, ax=ax, normalize="true"
+    )
     assert disp.ax_ is ax and disp.figure_ is fig
     np.testing.assert_allclose(disp.confusion_matrix.sum(axis=1), 1)
     assert re.fullmatch(r"\d\.\d\d", disp.text_[0, 0].get_text())
@@ -264,14 +267,16 @@ def test_confusion_matrix_keeps_a_class_missing_from_y_and_y_pred(digits, fitted
     _, _, X_test, y_test = digits
     y_pred = fitted.predict(X_test)
     keep = (y_test != 7) & (y_pred != 7)
-    disp = plot_confusion_matrix(
+    disp = DigitConfusionMatrixDisplay.from_estimator(
         fitted, X_test[keep], y_test[keep], y_pred=y_pred[keep]
     )
     cm = disp.confusion_matrix
     assert cm.shape == (10, 10) and cm.sum() == keep.sum()
     assert not cm[7].any() and not cm[:, 7].any()
     assert [t.get_text() for t in disp.ax_.get_xticklabels()] == list("0123456789")
-    subset = plot_confusion_matrix(fitted, X_test, y_test, labels=[3, 5])
+    subset = DigitConfusionMatrixDisplay.from_estimator(
+        fitted, X_test, y_test, labels=[3, 5]
+    )
     assert subset.confusion_matrix.shape == (2, 2)
 
 
@@ -281,16 +286,45 @@ def test_confusion_matrix_bad_input_leaves_no_figure_open(digits, fitted):
         ((X_test, y_test[:-1]), {}, "inconsistent numbers of samples"),
         ((X_test[:, :60], y_test), {}, "features"),
         ((X_test, y_test.astype(str)), {}, "Mix of label input types"),
-        ((X_test, y_test), {"bogus": 1}, "bogus"),  # fails while drawing
+        ((X_test, y_test), {"bogus": 1}, "bogus"),
+        ((X_test, y_test), {"cmap": "no-such-colormap"}, "cmap"),  # while drawing
     ]
     for args, kwargs, message in bad_calls:
         with pytest.raises((ValueError, TypeError), match=message):
-            plot_confusion_matrix(fitted, *args, **kwargs)
+            DigitConfusionMatrixDisplay.from_estimator(fitted, *args, **kwargs)
         assert plt.get_fignums() == []
     fig, ax = plt.subplots()  # the caller's figure is the caller's to close
-    with pytest.raises(TypeError):
-        plot_confusion_matrix(fitted, X_test, y_test, ax=ax, bogus=1)
+    with pytest.raises(ValueError, match="cmap"):
+        DigitConfusionMatrixDisplay.from_estimator(
+            fitted, X_test, y_test, ax=ax, cmap="no-such-colormap"
+        )
     assert plt.get_fignums() == [fig.number]
+
+
+def test_confusion_matrix_from_predictions_and_plot():
+    y_true = np.array([3, 3, 5, 5, 5, 8])
+    y_pred = np.array([3, 5, 5, 5, 8, 8])
+    disp = DigitConfusionMatrixDisplay.from_predictions(y_true, y_pred)
+    # sklearn's rule here: the labels found in y_true or y_pred
+    expected = [[1, 1, 0], [0, 2, 1], [0, 0, 1]]
+    np.testing.assert_array_equal(disp.confusion_matrix, expected)
+    assert [t.get_text() for t in disp.ax_.get_xticklabels()] == ["3", "5", "8"]
+    assert [t.get_text() for t in disp.ax_.texts] == list("110021001")
+    assert disp.ax_.get_title() == "Confusion matrix"
+    shares = DigitConfusionMatrixDisplay.from_predictions(
+        y_true, y_pred, labels=[5, 3], normalize="all", display_labels=["five", "3"]
+    )
+    # shares of the 4 samples whose labels are both listed
+    np.testing.assert_allclose(shares.confusion_matrix, [[0.5, 0], [0.25, 0.25]])
+    assert shares.text_[1, 0].get_text() == "0.25"
+    assert [t.get_text() for t in shares.ax_.get_yticklabels()] == ["five", "3"]
+    # plot() draws a given matrix; without values or colorbar on request
+    fig, ax = plt.subplots()
+    drawn = DigitConfusionMatrixDisplay(np.eye(2, dtype=int)).plot(
+        ax=ax, include_values=False, colorbar=False
+    )
+    assert drawn.ax_ is ax and drawn.figure_ is fig and drawn.text_ is None
+    assert len(fig.axes) == 1 and drawn.im_.get_array().shape == (2, 2)
 
 
 # MisclassifiedDisplay
@@ -367,6 +401,68 @@ def test_misclassified_none():
     assert disp.axes_.shape == (1, 1)
     assert [t.get_text() for t in ax.texts] == ["no misclassified images"]
     assert not ax.get_images()
+
+
+# Every display
+
+
+_BAD_CV_RESULTS = {
+    "params": [{"a": 1}, {"a": 2}],
+    "mean_test_score": [0.5, 0.6],
+    "std_test_score": [-0.1, 0.1],  # a negative error bar
+}
+_BAD_CMAP = "no-such-colormap"
+
+
+@pytest.mark.parametrize(
+    "draw, target",
+    [
+        (
+            lambda **kw: ClassDistributionDisplay.from_labels([0, 1], width="x", **kw),
+            "ax",
+        ),
+        (
+            lambda **kw: DigitConfusionMatrixDisplay.from_predictions(
+                [0, 1], [1, 1], cmap=_BAD_CMAP, **kw
+            ),
+            "ax",
+        ),
+        (lambda **kw: SearchScoresDisplay.from_cv_results(_BAD_CV_RESULTS, **kw), "ax"),
+        (
+            lambda **kw: DigitGridDisplay.from_arrays(
+                np.ones((2, 4)), cmap=_BAD_CMAP, **kw
+            ),
+            "fig",
+        ),
+        (
+            lambda **kw: MisclassifiedDisplay.from_predictions(
+                np.ones((2, 4)),
+                [0, 1],
+                np.eye(2)[::-1],
+                classes=[0, 1],
+                cmap=_BAD_CMAP,
+                **kw,
+            ),
+            "fig",
+        ),
+    ],
+    ids=["distribution", "confusion", "scores", "grid", "misclassified"],
+)
+def test_a_display_closes_the_figure_it_made_when_drawing_fails(draw, target):
+    with pytest.raises((ValueError, TypeError)):
+        draw()
+    assert plt.get_fignums() == []
+    # The caller's axes (or figure, for the grids) stay open: they are theirs.
+    fig = plt.figure()
+    with pytest.raises((ValueError, TypeError)):
+        draw(**{target: fig if target == "fig" else fig.subplots()})
+    assert plt.get_fignums() == [fig.number]
+
+
+def test_training_history_with_bad_values_leaves_no_figure_open():
+    with pytest.raises(ValueError, match="could not convert"):
+        TrainingHistoryDisplay.from_history({"loss": ["a"]})
+    assert plt.get_fignums() == []
 
 
 # save_figure
