@@ -1,0 +1,316 @@
+"""Read digit image files with Pillow: one file, a list of files, or a folder."""
+
+import os
+import struct
+import warnings
+from numbers import Integral
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sklearn.utils import Bunch
+
+__all__ = ["load_images", "read_image"]
+
+#: File name endings read from folders (case-insensitive).
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# A 48-megapixel phone photo fits; its float32 grey array takes 200 MB.
+_MAX_PIXELS = 50_000_000
+_ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
+# Pillow's errors for damaged files: besides OSError ("image file is
+# truncated", "broken data stream"), its decoders raise these on bad headers.
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+
+
+def _name(source):
+    """How to name ``source`` in an error: its path, or the file object's name."""
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(getattr(source, "name", None) or f"<{type(source).__name__}>")
+
+
+def _check_max_pixels(max_pixels):
+    if not isinstance(max_pixels, Integral) or isinstance(max_pixels, bool):
+        raise TypeError(f"max_pixels must be an integer, got {max_pixels!r}")
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be at least 1, got {max_pixels}")
+
+
+def _open(source, name):
+    """``Image.open`` with Pillow's errors turned into one-line messages."""
+    try:
+        with warnings.catch_warnings():
+            # The size is checked against max_pixels by the caller instead.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(source)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{name}: is a folder, not an image file") from None
+    except UnidentifiedImageError:
+        raise ValueError(
+            f"{name}: not an image file that Pillow can read (PNG, JPEG, BMP, GIF, "
+            f"TIFF, WebP)"
+        ) from None
+    except Image.DecompressionBombError as err:
+        raise ValueError(
+            f"{name}: refused, the image is too large to decode safely ({err})"
+        ) from None
+    except _DECODE_ERRORS as err:
+        raise ValueError(f"{name}: damaged image header ({err})") from None
+
+
+def _grey(im):
+    """A decoded Pillow image as a float32 grey array in 0-255."""
+    if im.mode in _ALPHA_MODES or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        white = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        # Transparent pixels are the paper: what a viewer shows them as.
+        return np.asarray(Image.alpha_composite(white, rgba).convert("L"), np.float32)
+    if im.mode.startswith("I;16") or im.mode == "I":
+        a = np.asarray(im, dtype=np.float32)
+        if a.size and (a.min() < 0 or a.max() > 65535):
+            raise ValueError(f"32-bit grey levels outside 0-65535 (mode {im.mode})")
+        return a / np.float32(257)  # 16-bit grey levels to 0-255
+    if im.mode == "F":
+        a = np.asarray(im, dtype=np.float32)
+        if a.size and not (np.isfinite(a).all() and 0 <= a.min() and a.max() <= 255):
+            raise ValueError("floating-point grey levels outside 0-255 (mode F)")
+        return a
+    return np.asarray(im if im.mode == "L" else im.convert("L"), dtype=np.float32)
+
+
+def read_image(source, *, max_pixels=_MAX_PIXELS):
+    """Read one image file as a 2-D grey array of levels 0-255.
+
+    Any format Pillow reads: PNG, JPEG, BMP, GIF, TIFF, WebP and more. Colour
+    becomes grey with Pillow's luma weights; transparent pixels are
+    composited on white (a digit drawn on a transparent canvas reads as ink
+    on paper); 16-bit grey levels are scaled to 0-255; the EXIF orientation
+    of a photograph is applied; of an animated GIF or multi-page TIFF, the
+    first frame is read. The polarity is left as it is: a digit in black ink
+    on white paper stays dark on light (:class:`DigitNormalizer` inverts it).
+
+    Parameters
+    ----------
+    source : str, path-like or binary file object
+        The image file.
+    max_pixels : int, default=50_000_000
+        Largest width x height accepted. The size is read from the file's
+        header and a larger image is refused before it is decoded, so a
+        "decompression bomb" (a small file that decodes to gigabytes) never
+        fills the memory. The default fits a 48-megapixel photograph.
+
+    Returns
+    -------
+    image : ndarray of shape (height, width), dtype float32
+        Grey levels 0 (black) to 255 (white).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at `source`.
+    ValueError
+        If the file is not an image, is truncated or damaged, or has more than
+        `max_pixels` pixels; the one-line message names the file.
+
+    See Also
+    --------
+    load_images : Read many files, or a folder of labelled images.
+
+    Examples
+    --------
+    >>> import io
+    >>> from PIL import Image
+    >>> from sk_mnist.images import read_image
+    >>> buffer = io.BytesIO()
+    >>> Image.new("RGB", (40, 30), "white").save(buffer, format="PNG")
+    >>> _ = buffer.seek(0)
+    >>> image = read_image(buffer)
+    >>> image.shape, image.dtype, float(image.max())
+    ((30, 40), dtype('float32'), 255.0)
+    """
+    _check_max_pixels(max_pixels)
+    name = _name(source)
+    im = _open(source, name)
+    with im:
+        width, height = im.size
+        if width * height > max_pixels:
+            raise ValueError(
+                f"{name}: refused, {width} x {height} = {width * height:,} pixels is "
+                f"more than max_pixels={max_pixels:,}"
+            )
+        if width == 0 or height == 0:
+            raise ValueError(f"{name}: the image has no pixels ({width} x {height})")
+        try:
+            im.load()
+            return _grey(ImageOps.exif_transpose(im))
+        except _DECODE_ERRORS as err:
+            raise ValueError(f"{name}: damaged or truncated image ({err})") from None
+
+
+def _image_files(folder):
+    """The image files under ``folder``, at any depth, sorted; hidden ones skipped."""
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        found += [
+            os.path.join(root, f)
+            for f in sorted(files)
+            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
+        ]
+    return found
+
+
+def _label_folders(folder):
+    """``(labels, folders)`` of a ``folder/<label>/`` layout, or None if flat.
+
+    Labels are ints when every folder name is an integer, else the names.
+    """
+    with os.scandir(folder) as scan:
+        entries = sorted(
+            (e for e in scan if not e.name.startswith(".")), key=lambda e: e.name
+        )
+    subfolders = [e for e in entries if e.is_dir()]
+    images = [e.name for e in entries if e.name.lower().endswith(IMAGE_EXTENSIONS)]
+    if not subfolders:
+        return None
+    if images:
+        raise ValueError(
+            f"{folder}: holds both image files ({images[0]}, ...) and folders "
+            f"({subfolders[0].name}, ...); put every image in a <label> folder, "
+            f"or none"
+        )
+    names = [e.name for e in subfolders]
+    if not all(name.isdecimal() for name in names):
+        return names, [e.path for e in subfolders]
+    labels = [int(name) for name in names]
+    for label in set(labels):
+        same = [n for n in names if int(n) == label]
+        if len(same) > 1:
+            raise ValueError(
+                f"{folder}: folders {' and '.join(same)} both name label {label}"
+            )
+    order = np.argsort(labels, kind="stable")
+    return [labels[k] for k in order], [subfolders[k].path for k in order]
+
+
+def _files_of(source):
+    """``(files, labels or None, label names or None)`` for a path or a list."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            layout = _label_folders(path)
+            if layout is None:
+                return _image_files(path), None, None
+            files, labels = [], []
+            for label, sub in zip(*layout, strict=True):
+                found = _image_files(sub)
+                files += found
+                labels += [label] * len(found)
+            return files, labels, layout[0]
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such file or folder")
+        return [source], None, None
+    if isinstance(source, (bytes, str)) or not hasattr(source, "__iter__"):
+        raise TypeError(
+            f"expected a path, a folder or a list of image files, got "
+            f"{type(source).__name__}"
+        )
+    return list(source), None, None
+
+
+def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS):
+    """Read digit image files: a list of files, a folder, or labelled folders.
+
+    * A folder of ``<label>/`` folders (``root/0/*.png``, ``root/1/*.png``,
+      ..., the layout of Keras' ``image_dataset_from_directory`` and
+      torchvision's ``ImageFolder``) gives the images and their labels, read
+      from the folder names: ints when every name is an integer (``7``,
+      ``07``), else the names as strings. Images may sit at any depth under
+      their label folder.
+    * A folder of image files, a single file, or a list of files gives the
+      images and no labels.
+
+    In folders, files ending in one of ``.png .jpg .jpeg .bmp .gif .tif .tiff
+    .webp`` (any case) are read, in sorted order; others (a README, a
+    ``Thumbs.db``) and hidden ones are skipped. The files of a list are all
+    read, whatever their names. The images keep their size and polarity:
+    pass them to :class:`DigitNormalizer`.
+
+    Parameters
+    ----------
+    source : str, path-like, or list of str, path-like or binary file objects
+        A folder, a file, or a list of files.
+    return_X_y : bool, default=False
+        If True, return ``(images, target)`` instead of a Bunch.
+    max_pixels : int, default=50_000_000
+        Largest width x height accepted for each image (see
+        :func:`read_image`).
+
+    Returns
+    -------
+    data : :class:`~sklearn.utils.Bunch`
+        Dictionary-like object with the following attributes.
+
+        images : list of ndarray of shape (height, width), dtype float32
+            One grey image per file, levels 0-255, sizes as in the files.
+        target : ndarray of shape (n_images,) or None
+            The label of each image (int64, or str for non-integer folder
+            names); None without label folders.
+        target_names : list or None
+            The labels in order (every label folder, even an empty one); None
+            without label folders.
+        filenames : list of str
+            The file of each image (its path, or a file object's name).
+
+    (images, target) : tuple if ``return_X_y`` is True
+        As above.
+
+    Raises
+    ------
+    FileNotFoundError
+        If `source` or a listed file does not exist.
+    ValueError
+        If a file is not a readable image, is truncated or too large (the
+        message names it), if a folder holds no image, or mixes image files
+        with label folders.
+
+    See Also
+    --------
+    read_image : Read one file.
+    sklearn.datasets.load_files : The same folder layout, for text files.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from PIL import Image
+    >>> from sk_mnist.images import load_images
+    >>> root = Path(tempfile.mkdtemp())
+    >>> for label in (3, 7):
+    ...     (root / str(label)).mkdir()
+    ...     Image.new("L", (64, 48), 255).save(root / str(label) / "a.png")
+    >>> images, y = load_images(root, return_X_y=True)
+    >>> len(images), images[0].shape, y.tolist()
+    (2, (48, 64), [3, 7])
+    """
+    _check_max_pixels(max_pixels)
+    files, labels, names = _files_of(source)
+    if not files:
+        where = _name(source) if isinstance(source, (str, os.PathLike)) else "source"
+        raise ValueError(f"{where}: no image files ({' '.join(IMAGE_EXTENSIONS)})")
+    images = [read_image(f, max_pixels=max_pixels) for f in files]
+    target = None
+    if labels is not None:
+        target = np.asarray(
+            labels, dtype=np.int64 if names and isinstance(names[0], int) else str
+        )
+    if return_X_y:
+        return images, target
+    return Bunch(
+        images=images,
+        target=target,
+        target_names=names,
+        filenames=[_name(f) for f in files],
+    )
