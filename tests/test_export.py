@@ -1,0 +1,416 @@
+"""ONNX export: onnxruntime predicts what the Keras pipeline predicts.
+
+Every comparison runs the exported file with onnxruntime against the fitted
+Keras model on real images (the embedded MNIST sample, sklearn's digits).
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+import sk_mnist
+from sk_mnist import DenseMLPClassifier, PixelScaler, make_mnist_pipeline
+from sk_mnist.datasets import load_sample
+from sk_mnist.export import OnnxClassifier, export_onnx, load_onnx, to_onnx
+from sk_mnist.model import ACTIVATIONS
+
+HERE = Path(__file__).parent
+TOLERANCE = 1e-5
+TINY = {"hidden_layer_sizes": (16,), "epochs": 1, "batch_size": 256}
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_sample()
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """sklearn's 8 x 8 digits as grey levels 0-255 (uint8) and labels."""
+    X, y = load_digits(return_X_y=True)
+    return np.round(X * 255 / 16).astype(np.uint8), y
+
+
+@pytest.fixture(scope="module")
+def pipe(sample):
+    """The default network (784-1024-512-256-10), one epoch on the sample."""
+    (X, y), _ = sample
+    return make_mnist_pipeline(epochs=1, batch_size=256, random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def pipe_file(pipe, tmp_path_factory):
+    return export_onnx(pipe, tmp_path_factory.mktemp("export") / "mnist.onnx")
+
+
+def _roundtrip(model, tmp_path, name="model.onnx"):
+    return load_onnx(export_onnx(model, tmp_path / name))
+
+
+def _assert_same_predictions(model, onnx_model, X):
+    np.testing.assert_array_equal(onnx_model.predict(X), model.predict(X))
+    np.testing.assert_allclose(
+        onnx_model.predict_proba(X), model.predict_proba(X), rtol=0, atol=TOLERANCE
+    )
+
+
+# ------------------------------------------------------------- agreement
+def test_onnx_agrees_with_keras_pipeline_on_the_sample_test_images(
+    pipe, pipe_file, sample
+):
+    _, (X_test, y_test) = sample
+    clf = load_onnx(pipe_file)
+    assert isinstance(clf, OnnxClassifier)
+    np.testing.assert_array_equal(clf.classes_, pipe.classes_)
+    assert clf.n_features_in_ == 784
+    labels, proba = clf.predict(X_test), clf.predict_proba(X_test)
+    assert len(X_test) == 1000
+    np.testing.assert_array_equal(labels, pipe.predict(X_test))
+    assert np.abs(proba - pipe.predict_proba(X_test)).max() <= TOLERANCE
+    assert clf.score(X_test, y_test) == pipe.score(X_test, y_test)
+    assert labels.dtype == pipe.classes_.dtype
+
+
+def test_plain_onnxruntime_gives_labels_and_probabilities(pipe, pipe_file, sample):
+    _, (X_test, _) = sample
+    session = ort.InferenceSession(pipe_file, providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["X"]
+    assert [o.name for o in session.get_outputs()] == ["label", "probabilities"]
+    label, proba = session.run(None, {"X": X_test.astype(np.float32)})
+    assert label.dtype == np.int64 and proba.dtype == np.float32
+    np.testing.assert_array_equal(label, pipe.predict(X_test))
+    assert np.abs(proba - pipe.predict_proba(X_test)).max() <= TOLERANCE
+
+
+def test_uint8_and_float_inputs_give_the_same_predictions(pipe_file, sample):
+    _, (X_test, _) = sample
+    assert X_test.dtype == np.uint8
+    clf = load_onnx(pipe_file)
+    expected = clf.predict_proba(X_test)
+    for dtype in (np.float32, np.float64, np.int64):
+        np.testing.assert_array_equal(clf.predict_proba(X_test.astype(dtype)), expected)
+    np.testing.assert_array_equal(
+        clf.predict(X_test[:1].tolist()), clf.predict(X_test[:1])
+    )
+
+
+def test_metadata_records_version_classes_and_backend(pipe_file):
+    model = onnx.load(pipe_file)
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert model.producer_name == "sk-mnist"
+    assert model.producer_version == sk_mnist.__version__
+    assert meta["sk_mnist.version"] == sk_mnist.__version__
+    assert json.loads(meta["sk_mnist.classes"]) == list(range(10))
+    assert meta["keras.backend"] == keras.backend.backend()
+    assert meta["sk_mnist.input"] == "pixels"
+    assert meta["sk_mnist.network"] == "784-1024-512-256-10 relu"
+    assert load_onnx(pipe_file).metadata_ == meta
+    onnx.checker.check_model(model, full_check=True)
+
+
+def test_scaling_is_in_the_graph_and_dropout_is_not(sample, tmp_path):
+    (X, y), (X_test, _) = sample
+    pipe = make_mnist_pipeline(
+        hidden_layer_sizes=(32, 16),
+        dropout=0.3,
+        alpha=1e-3,
+        epochs=1,
+        batch_size=256,
+        random_state=1,
+    ).fit(X, y)
+    assert any(isinstance(la, keras.layers.Dropout) for la in pipe[-1].model_.layers)
+    ops = [node.op_type for node in to_onnx(pipe).graph.node]
+    assert ops == ["Div", "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax"] + [
+        "ArgMax",
+        "Gather",
+    ]
+    _assert_same_predictions(pipe, _roundtrip(pipe, tmp_path), X_test)
+
+
+@pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
+def test_every_activation_of_a_bare_classifier(activation, digits, tmp_path):
+    X, y = digits
+    X = X / 255.0 * 4 - 2  # features in [-2, 2]: both sides of every activation
+    clf = DenseMLPClassifier(
+        hidden_layer_sizes=(16, 8),
+        activation=activation,
+        epochs=1,
+        batch_size=256,
+        random_state=0,
+    ).fit(X, y)
+    onnx_clf = _roundtrip(clf, tmp_path)
+    assert onnx_clf.metadata_["sk_mnist.input"] == "features"
+    _assert_same_predictions(clf, onnx_clf, X)
+
+
+@pytest.mark.parametrize(
+    "make_labels",
+    [
+        lambda y: np.array(
+            [
+                "zero",
+                "one",
+                "two",
+                "three",
+                "four",
+                "five",
+                "six",
+                "seven",
+                "eight",
+                "nine",
+            ]
+        )[y],
+        lambda y: np.array([f"digit {d}" for d in y], dtype=object),
+        lambda y: y * 10 + 3,
+        lambda y: y.astype(np.int32) - 5,
+        lambda y: y.astype(np.float64) + 10,
+        lambda y: y >= 5,
+    ],
+    ids=["str", "object-str", "int64-sparse", "int32-negative", "float", "bool"],
+)
+def test_labels_come_back_as_the_estimators_classes(make_labels, digits, tmp_path):
+    X, y = digits
+    labels = make_labels(y)
+    pipe = make_mnist_pipeline(**TINY, random_state=0).fit(X, labels)
+    onnx_pipe = _roundtrip(pipe, tmp_path)
+    np.testing.assert_array_equal(onnx_pipe.classes_, pipe.classes_)
+    assert onnx_pipe.classes_.dtype == pipe.classes_.dtype
+    predicted = onnx_pipe.predict(X)
+    assert predicted.dtype == pipe.classes_.dtype
+    _assert_same_predictions(pipe, onnx_pipe, X)
+
+
+def test_passthrough_and_repeated_scalers_are_exported(digits, tmp_path):
+    X, y = digits
+    pipe = Pipeline(
+        [
+            ("scale", PixelScaler()),
+            ("nothing", "passthrough"),
+            ("again", PixelScaler()),
+            ("mlp", DenseMLPClassifier(**TINY, random_state=0)),
+        ]
+    ).fit(X, y)
+    assert [n.op_type for n in to_onnx(pipe).graph.node][:2] == ["Div", "Div"]
+    _assert_same_predictions(pipe, _roundtrip(pipe, tmp_path), X)
+
+
+def test_model_loaded_with_load_model_exports_the_same(digits, tmp_path):
+    X, y = digits
+    pipe = make_mnist_pipeline(**TINY, random_state=0).fit(X, y)
+    sk_mnist.save_model(pipe, tmp_path / "saved")
+    loaded = sk_mnist.load_model(tmp_path / "saved")
+    a = _roundtrip(pipe, tmp_path, "a.onnx").predict_proba(X)
+    b = _roundtrip(loaded, tmp_path, "b.onnx").predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------------------------- what is refused
+def _one_line_error(excinfo):
+    message = str(excinfo.value)
+    assert "\n" not in message, message
+    return message
+
+
+def test_a_custom_step_is_refused_naming_it(digits):
+    X, y = digits
+    scaler = PixelScaler().fit(X)
+    clf = DenseMLPClassifier(**TINY, random_state=0).fit(X / 255, y)
+    for step in (FunctionTransformer(), StandardScaler()):
+        pipe = Pipeline([("scale", scaler), ("custom", step), ("mlp", clf)])
+        with pytest.raises(ValueError, match="step 'custom'") as excinfo:
+            to_onnx(pipe)
+        assert type(step).__name__ in _one_line_error(excinfo)
+    with pytest.raises(ValueError, match="last step must be a DenseMLPClassifier"):
+        to_onnx(Pipeline([("mlp", clf), ("scale", scaler)]))
+    with pytest.raises(ValueError, match="Cannot export a LogisticRegression"):
+        to_onnx(LogisticRegression())
+
+
+def test_an_unfitted_step_is_refused_naming_it(digits):
+    X, _ = digits
+    with pytest.raises(NotFittedError, match="step 'scale' .*not fitted") as excinfo:
+        export_onnx(make_mnist_pipeline(), "never.onnx")
+    _one_line_error(excinfo)
+    half = Pipeline([("scale", PixelScaler().fit(X)), ("mlp", DenseMLPClassifier())])
+    with pytest.raises(ValueError, match="step 'mlp' .*not fitted"):
+        to_onnx(half)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        to_onnx(DenseMLPClassifier())
+    assert not os.path.exists("never.onnx")
+
+
+def test_an_activation_without_onnx_mapping_is_refused_naming_the_layer(digits):
+    X, y = digits
+    clf = DenseMLPClassifier(**TINY, random_state=0).fit(X / 255, y)
+    clf.model_.get_layer("hidden_1").activation = keras.activations.hard_sigmoid
+    with pytest.raises(ValueError, match="layer 'hidden_1'.*'hard_sigmoid'") as err:
+        to_onnx(clf)
+    _one_line_error(err)
+
+
+# ----------------------------------------------------------- the file
+def test_export_writes_atomically(pipe, tmp_path, monkeypatch):
+    target = tmp_path / "model.onnx"
+    target.write_bytes(b"old")
+
+    def fail(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", fail)
+    with pytest.raises(OSError, match="disk full"):
+        export_onnx(pipe, target)
+    monkeypatch.undo()
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["model.onnx"]
+    assert export_onnx(pipe, target) == target
+    assert target.stat().st_size > 1_000_000  # the default network's weights
+    assert os.listdir(tmp_path) == ["model.onnx"]
+
+
+def test_failed_export_leaves_no_folders_and_directories_are_refused(tmp_path):
+    with pytest.raises(NotFittedError):
+        export_onnx(make_mnist_pipeline(), tmp_path / "new" / "sub" / "m.onnx")
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        export_onnx(make_mnist_pipeline(), tmp_path)
+
+
+def test_load_onnx_refuses_what_is_not_an_exported_model(pipe_file, tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.onnx: no such file"):
+        load_onnx(tmp_path / "missing.onnx")
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        load_onnx(tmp_path)
+    bad = tmp_path / "bad.onnx"
+    for content in (b"not a model at all", Path(pipe_file).read_bytes()[:5000]):
+        bad.write_bytes(content)
+        with pytest.raises(ValueError, match="bad.onnx: not a readable ONNX") as err:
+            load_onnx(bad)
+        _one_line_error(err)
+    # A valid ONNX model that export_onnx did not write.
+    x = onnx.helper.make_tensor_value_info("X", onnx.TensorProto.FLOAT, ["N", 784])
+    y = onnx.helper.make_tensor_value_info("Y", onnx.TensorProto.FLOAT, ["N", 784])
+    graph = onnx.helper.make_graph(
+        [onnx.helper.make_node("Identity", ["X"], ["Y"])], "g", [x], [y]
+    )
+    foreign = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", 17)], ir_version=8
+    )
+    onnx.save(foreign, bad)
+    with pytest.raises(ValueError, match="bad.onnx: not an sk-mnist ONNX model"):
+        load_onnx(bad)
+    # One of ours with a newer format version or broken classes.
+    for key, value in [("sk_mnist.format_version", "99"), ("sk_mnist.classes", "[")]:
+        model = onnx.load(pipe_file)
+        for prop in model.metadata_props:
+            if prop.key == key:
+                prop.value = value
+        onnx.save(model, bad)
+        with pytest.raises(ValueError, match="not an sk-mnist ONNX model") as err:
+            load_onnx(bad)
+        _one_line_error(err)
+
+
+@pytest.mark.parametrize(
+    "make_X, message",
+    [
+        (lambda X: X[:, :783], r"shape \(n_samples, 784\), got shape \(2, 783\)"),
+        (lambda X: X[0], r"got shape \(784,\)"),
+        (lambda X: X[:0], "no samples"),
+        (
+            lambda X: np.where(np.eye(2, 784, 5) == 1, np.nan, X),
+            "NaN at row 0, column 5",
+        ),
+        (lambda X: np.where(np.eye(2, 784, 7) == 1, np.inf, X), "infinity at row 0"),
+        (lambda X: np.where(np.eye(2, 784, 3) == 1, 256.0, X), "outside 0-255: 256 at"),
+        (lambda X: X.astype(np.int64) - 1, "outside 0-255: -1 at row 0, column 0"),
+        (lambda X: X.astype(str), "must hold numbers"),
+        (lambda X: [[None] * 784] * 2, "NaN at row 0, column 0"),
+        (lambda X: [["7"] * 783 + [object()]] * 2, "must hold numbers"),
+    ],
+    ids=[
+        "columns",
+        "1-D",
+        "empty",
+        "nan",
+        "inf",
+        "256",
+        "negative",
+        "str",
+        "None",
+        "object",
+    ],
+)
+def test_bad_input_gets_a_one_line_error(pipe_file, sample, make_X, message):
+    _, (X_test, _) = sample
+    clf = load_onnx(pipe_file)
+    X = make_X(X_test[:2])
+    for method in (clf.predict, clf.predict_proba):
+        with pytest.raises(ValueError, match=message) as err:
+            method(X)
+        _one_line_error(err)
+
+
+def test_a_bare_classifier_takes_its_features_unchecked_for_range(digits, tmp_path):
+    X, y = digits
+    clf = DenseMLPClassifier(**TINY, random_state=0).fit(X / 255.0, y)
+    onnx_clf = _roundtrip(clf, tmp_path)
+    shifted = X / 255.0 - 3  # what the classifier's own predict takes too
+    _assert_same_predictions(clf, onnx_clf, shifted)
+
+
+def test_loading_and_predicting_imports_neither_keras_nor_onnx(pipe_file):
+    code = (
+        "import sys, numpy as np\n"
+        "from sk_mnist.export import load_onnx\n"
+        f"clf = load_onnx({str(pipe_file)!r})\n"
+        "print(clf.predict(np.zeros((3, 784), np.uint8)).tolist())\n"
+        "print(sorted({'keras', 'tensorflow', 'jax', 'onnx'} & set(sys.modules)))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    lines = result.stdout.split("\n")
+    assert len(json.loads(lines[0])) == 3
+    assert lines[1] == "[]"
+
+
+def test_export_and_agreement_on_jax_backend():
+    """The agreement tests again under Keras' JAX backend (a fresh process)."""
+    if keras.backend.backend() == "jax":  # already the JAX run
+        return
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    tests = "agrees or plain_onnxruntime or metadata or dropout or activation"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            str(HERE / "test_export.py"),
+            "-k",
+            tests,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
+    tail = result.stdout[-4000:] + result.stderr[-2000:]
+    assert result.returncode == 0, tail
+    assert " passed" in result.stdout and " failed" not in result.stdout, tail
