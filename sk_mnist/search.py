@@ -17,19 +17,14 @@ backend, send the training data to the workers once.
 """
 
 import contextlib
-import difflib
-import json
 import logging
 import math
 import threading
 import time
 from datetime import timedelta
-from numbers import Integral, Real
-from pathlib import Path
 
 import joblib
-from scipy import stats
-from sklearn.base import clone, is_classifier
+from sklearn.base import is_classifier
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import (
     GridSearchCV,
@@ -38,6 +33,8 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
     check_cv,
 )
+
+from ._grid import check_key, parse_values, read_grid
 
 __all__ = [
     "parse_grid",
@@ -48,122 +45,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_DISTRIBUTIONS = {  # name: scipy distribution from [low, high], both included
-    "loguniform": stats.loguniform,
-    "uniform": lambda low, high: stats.uniform(low, high - low),
-    "randint": lambda low, high: stats.randint(low, high + 1),  # scipy's excludes high
-}
-
-
-def _tuples(value):
-    """JSON lists nested in a candidate become tuples (``[[256], [512, 256]]``)."""
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
-
-
-def _distribution(key, spec, randomized):
-    if len(spec) != 1 or next(iter(spec)) not in _DISTRIBUTIONS:
-        raise ValueError(
-            f"grid key {key!r}: a distribution is one of "
-            f"{', '.join(repr(n) for n in _DISTRIBUTIONS)} with [low, high], got "
-            f"{json.dumps(spec)}"
-        )
-    if not randomized:
-        raise ValueError(
-            f"grid key {key!r}: distributions need --n-iter (a randomized search); "
-            "an exhaustive grid takes lists only"
-        )
-    ((name, bounds),) = spec.items()
-    if (
-        not isinstance(bounds, list)
-        or len(bounds) != 2
-        or not all(isinstance(b, Real) and not isinstance(b, bool) for b in bounds)
-        or not bounds[0] < bounds[1]
-        or (name == "loguniform" and bounds[0] <= 0)
-        or (name == "randint" and not all(isinstance(b, Integral) for b in bounds))
-    ):
-        raise ValueError(
-            f"grid key {key!r}: {name} needs [low, high] with low < high"
-            + (" and low > 0" if name == "loguniform" else "")
-            + (", integers" if name == "randint" else "")
-            + f", got {json.dumps(bounds)}"
-        )
-    return _DISTRIBUTIONS[name](*bounds)
-
-
-def _draws(spec):
-    """Values a distribution ``spec`` can draw: its low end, high end and middle."""
-    ((name, (low, high)),) = spec.items()
-    if name == "randint":
-        return [low, high, (low + high) // 2]
-    middle = math.sqrt(low * high) if name == "loguniform" else (low + high) / 2
-    # scipy draws floats from [low, high): the largest float below high, not high
-    return [float(low), math.nextafter(high, low), middle]
-
-
-def _check_value(pipeline, key, value, source=""):
-    """Raise ValueError naming ``key`` when ``value`` is not a valid setting."""
-    candidate = clone(pipeline)
-    try:
-        candidate.set_params(**{key: value})
-        for _, step in candidate.steps:
-            if hasattr(step, "_check_params"):  # DenseMLPClassifier
-                step._check_params()
-            elif hasattr(step, "_parameter_constraints"):
-                step._validate_params()
-    except (ValueError, TypeError, AttributeError) as err:
-        reason = str(err).splitlines()[0]
-        raise ValueError(
-            f"grid key {key!r}: value {value!r}{source} is invalid: {reason}"
-        ) from None
-
-
-def _routed_prefixes(estimator):
-    """Prefixes of the routed parameters (``optimizer__``, ...) ``estimator`` takes.
-
-    scikeras-style estimators (DenseMLPClassifier among them) take parameters
-    such as ``optimizer__beta_1`` that ``get_params()`` lists only once set.
-    """
-    routes = getattr(estimator, "_routing_prefixes", ())
-    return tuple(f"{route}__" for route in routes)
-
-
-def _is_routed(key, valid):
-    """Whether ``key`` is ``<owner>__<route>__<name>`` for an estimator in ``valid``."""
-    parts = key.split("__")
-    for i in range(1, len(parts) - 1):
-        owner, rest = "__".join(parts[:i]), "__".join(parts[i:])
-        if owner in valid and rest.startswith(_routed_prefixes(valid[owner])):
-            return True
-    return False
-
-
-def _read_grid(grid):
-    """The object in JSON text ``grid``, or in the JSON file it names."""
-    text = str(grid)
-    path = Path(text)
-    where = "the grid is not valid JSON (and not a file)"
-    try:
-        is_file = not text.lstrip().startswith("{") and path.is_file()
-    except (OSError, ValueError):  # a name too long, or holding a NUL
-        is_file = False
-    if is_file:
-        where = f"grid file {text}"
-        try:  # utf-8-sig: a byte order mark, as some editors write, is fine
-            text = path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as err:
-            raise ValueError(f"{where}: cannot be read: {err}") from None
-        where += " is not valid JSON"
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(
-            f"{where}: {err.msg} at line {err.lineno}, column {err.colno}"
-        ) from None
-    except RecursionError:
-        raise ValueError(f"{where}: nested too deeply") from None
 
 
 def parse_grid(grid, pipeline, *, randomized=False):
@@ -207,7 +88,7 @@ def parse_grid(grid, pipeline, *, randomized=False):
     {'mlp__hidden_layer_sizes': [(256,), (512, 256)]}
     """
     if not isinstance(grid, dict):
-        grid = _read_grid(grid)
+        grid = read_grid(grid)
     if not isinstance(grid, dict) or not grid:
         raise ValueError(
             'the grid must be a non-empty JSON object such as {"mlp__batch_size": '
@@ -216,37 +97,13 @@ def parse_grid(grid, pipeline, *, randomized=False):
     valid = pipeline.get_params()
     parsed = {}
     for key, values in grid.items():
-        if key not in valid and not _is_routed(key, valid):
-            hint = difflib.get_close_matches(key, valid, n=1)
-            hint = (
-                f"did you mean {hint[0]!r}?"
-                if hint
-                else (
-                    "parameters look like 'mlp__batch_size' (see pipeline.get_params())"
-                )
-            )
-            raise ValueError(
-                f"grid key {key!r} is not a parameter of the pipeline; {hint}"
-            )
-        if isinstance(values, dict):
-            parsed[key] = _distribution(key, values, randomized)
-            for value in _draws(values):
-                _check_value(pipeline, key, value, f" from {json.dumps(values)}")
-            continue
-        if not isinstance(values, list) or not values:
-            raise ValueError(
-                f"grid key {key!r}: expected a non-empty list of values, got "
-                f"{json.dumps(values)}"
-            )
-        values = [_tuples(v) for v in values]
-        for value in values:
-            _check_value(pipeline, key, value)
-        parsed[key] = values
+        check_key(key, valid)
+        parsed[key] = parse_values(key, values, pipeline, randomized)
     return parsed
 
 
 def _import_the_estimator():
-    from sk_mnist._quiet import import_keras_quietly
+    from ._keras_runtime import import_keras_quietly
 
     import_keras_quietly()
     import sk_mnist.estimator  # noqa: F401
