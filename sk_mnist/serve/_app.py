@@ -3,6 +3,7 @@
 import contextlib
 import json
 import logging
+import math
 from importlib import resources
 from numbers import Integral
 
@@ -80,7 +81,8 @@ def _answer(served, proba, extras):
 
 
 async def _parse_form(request, served, max_rows, normalizer):
-    form = await request.form(max_files=max_rows, max_fields=max_rows)
+    # The body limit bounds the parts; too many images get 413 below.
+    form = await request.form(max_files=math.inf, max_fields=max_rows)
     csv_files, images = [], []
     for field, value in form.multi_items():
         if isinstance(value, str):
@@ -103,6 +105,10 @@ async def _parse_form(request, served, max_rows, normalizer):
 
 
 def _rows_from_files(csv_files, images, served, max_rows, normalizer):
+    if len(images) > max_rows:
+        raise RequestError(
+            413, f"the form holds {len(images)} images; the limit is {max_rows}"
+        )
     parts = [
         rows_from_csv(data, name, served.n_features, max_rows)
         for name, data in csv_files
@@ -270,7 +276,8 @@ def create_app(
     )
     app.state.served = served
     app.state.limits = {"max_body_bytes": max_body_bytes, "max_rows": max_rows}
-    _add_routes(app, served, _read_page(), max_rows, DigitNormalizer())
+    normalizer = DigitNormalizer(on_empty="zeros")
+    _add_routes(app, served, _read_page(), max_rows, normalizer)
     _add_error_handlers(app)
     app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
     return app

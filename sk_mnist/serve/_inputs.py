@@ -225,7 +225,7 @@ def rows_from_images(files, normalizer, n_features):
     files : list of (str, bytes)
         File names and contents.
     normalizer : DigitNormalizer
-        Turns each grey image into 784 grey levels.
+        Turns each grey image into 784 grey levels; ``on_empty="zeros"``.
     n_features : int
         Values the model takes (an image gives 784).
 
@@ -246,13 +246,17 @@ def rows_from_images(files, normalizer, n_features):
         source = io.BytesIO(data)
         source.name = name
         try:
-            grey = read_image(source)
-            rows.append(normalizer.transform([grey])[0])
+            row = normalizer.transform([read_image(source)])[0]
         except ValueError as err:
             message = str(err)
             if name not in message:
                 message = f"{name}: {message}"
             raise RequestError(400, message) from None
+        if not row.any():  # the normaliser gives zeros for an image without ink
+            raise RequestError(
+                400, f"{name}: no digit, the image is blank (one colour)"
+            )
+        rows.append(row)
     X = np.asarray(rows, dtype=np.uint8).reshape(len(rows), IMAGE_SIZE)
     extras = [
         {"file": name, "image": row.tolist()}

@@ -1,0 +1,358 @@
+"""Load benchmark of the HTTP server (``sk-mnist serve``) on this machine.
+
+Trains a model on the embedded sample (the defaults' network, 1024-512-256,
+for a couple of epochs: the speed does not depend on how well it learned),
+saves it, and starts :func:`sk_mnist.serve.serve` in a subprocess on a free
+port of 127.0.0.1, as ``sk-mnist serve`` does (one uvicorn process, access log
+off). Then, from ``--clients`` threads with keep-alive connections, bounded
+loads against 127.0.0.1 only:
+
+1. ``single JSON``: ``--single`` requests of one image each, as a JSON row of
+   784 grey levels;
+2. ``single PNG``: ``--png`` requests of one PNG upload each (a sample digit
+   drawn at 112 x 112, dark ink on white: what the drawing page sends), which
+   the server reads and normalises MNIST-style;
+3. ``batch JSON`` and ``batch CSV``: ``--batches`` requests of ``--rows``
+   rows each, as JSON instances and as a Kaggle-layout CSV upload.
+
+Every answer is checked against the offline predictions of the same model
+loaded in this process (``load_model``, as the server does; read_image and
+DigitNormalizer for the PNGs): the same label and probabilities within 1e-5
+for every row, the right number of rows, status 200. "lost" counts requests
+without an answer, "errors" answers other than 200, "wrong" rows that differ.
+Next to it, the offline ``predict_proba`` throughput on the same batches and
+its single-row latency, measured in this process while the server is idle.
+With ``--onnx`` (default on) the same loads run against the model exported to
+ONNX, served by onnxruntime.
+
+    python benchmarks/bench_serve.py
+    python benchmarks/bench_serve.py --clients 8 --single 2000 --no-onnx
+
+Goals (issue 18, on this 2-core machine): >= 500 single-image requests/s with
+p99 < 50 ms, and batch requests near the offline throughput. Exits with
+status 1 when a goal is missed or any answer is lost, an error or wrong.
+"""
+
+import argparse
+import http.client
+import io
+import itertools
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+TOLERANCE = 1e-5
+BOUNDARY = "sk-mnist-bench-boundary"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--single", type=int, default=2000)
+    parser.add_argument("--png", type=int, default=200)
+    parser.add_argument("--batches", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=500)
+    parser.add_argument("--hidden", default="1024,512,256")
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--onnx", action=argparse.BooleanOptionalAction, default=True)
+    return parser.parse_args(argv)
+
+
+def _multipart(name, data, content_type):
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="{name}"\r\nContent-Type: {content_type}\r\n\r\n'
+    ).encode()
+    body = head + data + f"\r\n--{BOUNDARY}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+
+
+def _png(digit):
+    from PIL import Image
+
+    image = Image.fromarray(255 - digit.reshape(28, 28)).resize((112, 112))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _csv(X, folder):
+    from sk_mnist.datasets import save_mnist_csv
+
+    path = os.path.join(folder, "batch.csv")
+    save_mnist_csv(path, X)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def make_loads(model, X, args, folder):
+    """Each load: a list of (body, headers, offline probabilities)."""
+    from sk_mnist.images import DigitNormalizer, read_image
+
+    proba = model.predict_proba(X)
+    json_headers = {"Content-Type": "application/json"}
+    single = [
+        (json.dumps({"instances": [X[k].tolist()]}).encode(), json_headers, proba[[k]])
+        for k in (i % len(X) for i in range(args.single))
+    ]
+    png = []
+    for k in (i % len(X) for i in range(args.png)):
+        data = _png(X[k])
+        row = DigitNormalizer().transform([read_image(io.BytesIO(data))])
+        png.append(
+            (*_multipart(f"{k}.png", data, "image/png"), model.predict_proba(row))
+        )
+    windows = [
+        np.arange(i * 37, i * 37 + args.rows) % len(X) for i in range(args.batches)
+    ]
+    batch_json = [
+        (json.dumps({"instances": X[w].tolist()}).encode(), json_headers, proba[w])
+        for w in windows
+    ]
+    batch_csv = [
+        (*_multipart("batch.csv", _csv(X[w], folder), "text/csv"), proba[w])
+        for w in windows
+    ]
+    return {
+        "single JSON": single,
+        "single PNG": png,
+        "batch JSON": batch_json,
+        "batch CSV": batch_csv,
+    }
+
+
+def _client(port, load, results, counter):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    while (i := next(counter)) < len(load):
+        body, headers, _ = load[i]
+        start = time.perf_counter()
+        try:
+            connection.request("POST", "/predict", body, headers)
+            response = connection.getresponse()
+            results[i] = (response.status, response.read(), time.perf_counter() - start)
+        except (OSError, http.client.HTTPException) as err:
+            results[i] = (None, repr(err).encode(), time.perf_counter() - start)
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection.close()
+
+
+def run_load(port, load, clients):
+    results = [None] * len(load)
+    counter = itertools.count()  # next() on it is atomic under the GIL
+    threads = [
+        threading.Thread(target=_client, args=(port, load, results, counter))
+        for _ in range(clients)
+    ]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results, time.perf_counter() - start
+
+
+def check(load, results):
+    """Counts of lost requests, errors and wrong rows, and the latencies."""
+    lost = errors = wrong = 0
+    latencies = []
+    first_problem = None
+    for (_, _, expected), result in zip(load, results, strict=True):
+        if result is None:
+            lost += 1
+            continue
+        status, data, seconds = result
+        latencies.append(seconds)
+        if status != 200:
+            errors += 1
+            first_problem = first_problem or f"status {status}: {data[:200]!r}"
+            continue
+        answer = json.loads(data)
+        got = np.array([p["probabilities"] for p in answer["predictions"]])
+        labels = [p["label"] for p in answer["predictions"]]
+        if got.shape != expected.shape:
+            wrong += len(expected)
+            first_problem = first_problem or f"{got.shape} rows, not {expected.shape}"
+            continue
+        classes = answer["classes"]
+        bad = (np.abs(got - expected).max(axis=1) > TOLERANCE) | (
+            np.array(labels) != np.array(classes)[expected.argmax(axis=1)]
+        )
+        wrong += int(bad.sum())
+        if bad.any() and first_problem is None:
+            diff = np.abs(got - expected).max()
+            first_problem = f"max |p_server - p_offline| = {diff:.2e}"
+    return lost, errors, wrong, np.array(latencies), first_problem
+
+
+def offline_speed(model, X, rows, repeats=20):
+    """Rows/s of predict_proba on batches of `rows`, and single-row latencies."""
+    batch = X[:rows] if len(X) >= rows else np.resize(X, (rows, X.shape[1]))
+    model.predict_proba(batch)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        model.predict_proba(batch)
+    rows_per_s = repeats * rows / (time.perf_counter() - start)
+    single = []
+    for k in range(300):
+        start = time.perf_counter()
+        model.predict_proba(X[k % len(X) : k % len(X) + 1])
+        single.append(time.perf_counter() - start)
+    return rows_per_s, np.array(single)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(path):
+    port = _free_port()
+    code = (
+        "import sys; from sk_mnist.serve import serve; serve(sys.argv[1], "
+        "port=int(sys.argv[2]), log_level='warning', access_log=False)"
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-c", code, path, str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 300
+    while True:
+        if server.poll() is not None:
+            sys.exit(f"the server stopped:\n{server.stderr.read()}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/health")
+            health = json.loads(connection.getresponse().read())
+            connection.close()
+            return server, port, health
+        except OSError:
+            if time.monotonic() > deadline:
+                server.kill()
+                sys.exit("the server did not start in 300 s")
+            time.sleep(0.5)
+
+
+def bench_model(path, model, X, args, folder):
+    """Run the loads against a server of `path`; print and return the rows."""
+    loads = make_loads(model, X, args, folder)
+    offline_rows_per_s, single = offline_speed(model, X, args.rows)
+    server, port, health = start_server(path)
+    table = {}
+    try:
+        for name, load in loads.items():
+            results, wall = run_load(port, load, args.clients)
+            lost, errors, wrong, latencies, problem = check(load, results)
+            n_rows = sum(len(expected) for *_, expected in load)
+            table[name] = {
+                "requests": len(load),
+                "rows_per_request": n_rows // max(len(load), 1),
+                "lost": lost,
+                "errors": errors,
+                "wrong": wrong,
+                "requests_per_s": len(load) / wall,
+                "rows_per_s": n_rows / wall,
+                "p50_ms": 1e3 * np.percentile(latencies, 50)
+                if len(latencies)
+                else None,
+                "p99_ms": 1e3 * np.percentile(latencies, 99)
+                if len(latencies)
+                else None,
+                "problem": problem,
+            }
+    finally:
+        server.terminate()
+        server.wait(60)
+    print(f"\nmodel {path} (backend {health['backend']}, {health['model_id'][:19]}...)")
+    print(
+        f"{'load':<12} {'requests':>8} {'rows':>5} {'lost':>5} {'errors':>6} "
+        f"{'wrong':>6} {'req/s':>8} {'rows/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+    )
+    for name, row in table.items():
+        print(
+            f"{name:<12} {row['requests']:>8} {row['rows_per_request']:>5} "
+            f"{row['lost']:>5} {row['errors']:>6} {row['wrong']:>6} "
+            f"{row['requests_per_s']:>8.1f} {row['rows_per_s']:>8.0f} "
+            f"{row['p50_ms']:>7.1f} {row['p99_ms']:>7.1f}"
+        )
+        if row["problem"]:
+            print(f"    first problem: {row['problem']}")
+    print(
+        f"offline predict_proba in this process: {offline_rows_per_s:,.0f} rows/s "
+        f"in batches of {args.rows}; one row: p50 "
+        f"{1e3 * np.percentile(single, 50):.2f} ms, p99 "
+        f"{1e3 * np.percentile(single, 99):.2f} ms"
+    )
+    return table, offline_rows_per_s
+
+
+def verdicts(table, offline_rows_per_s):
+    """(goal, measured, met) for the issue's goals."""
+    single, best_batch = (
+        table["single JSON"],
+        max(table["batch JSON"]["rows_per_s"], table["batch CSV"]["rows_per_s"]),
+    )
+    ratio = best_batch / offline_rows_per_s
+    clean = all(r["lost"] == r["errors"] == r["wrong"] == 0 for r in table.values())
+    return [
+        (
+            "single-image requests/s >= 500",
+            f"{single['requests_per_s']:.0f}",
+            single["requests_per_s"] >= 500,
+        ),
+        (
+            "single-image p99 < 50 ms",
+            f"{single['p99_ms']:.1f} ms",
+            single["p99_ms"] < 50,
+        ),
+        ("batch rows/s near offline (>= 0.5 x)", f"x{ratio:.2f}", ratio >= 0.5),
+        ("every answer there, 200 and right", "yes" if clean else "NO", clean),
+    ]
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from sk_mnist import load_model, make_mnist_pipeline, save_model
+    from sk_mnist.datasets import load_sample
+
+    (X_train, y_train), (X_test, _) = load_sample()
+    hidden = tuple(int(width) for width in args.hidden.split(","))
+    print(
+        f"training a {hidden} network for {args.epochs} epochs on "
+        f"{len(X_train)} sample digits; {args.clients} clients, "
+        f"{os.cpu_count()} CPUs, 127.0.0.1 only"
+    )
+    pipe = make_mnist_pipeline(
+        hidden_layer_sizes=hidden, epochs=args.epochs, random_state=0
+    ).fit(X_train, y_train)
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
+        paths = [os.path.join(folder, "model")]
+        save_model(pipe, paths[0])
+        models = [load_model(paths[0])]
+        if args.onnx:
+            from sk_mnist.export import export_onnx, load_onnx
+
+            paths.append(os.path.join(folder, "model.onnx"))
+            export_onnx(pipe, paths[1])
+            models.append(load_onnx(paths[1]))
+        for path, model in zip(paths, models, strict=True):
+            table, offline = bench_model(path, model, X_test, args, folder)
+            for goal, measured, met in verdicts(table, offline):
+                print(f"  {'MET ' if met else 'MISS'} {goal}: {measured}")
+                failed |= not met
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
