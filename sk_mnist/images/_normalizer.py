@@ -77,11 +77,15 @@ def _checked_grey(image, i):
     return grey, float(grey.min()), float(grey.max())
 
 
-def _border(a):
-    """The pixels of the outer ring of ``a``, each once."""
+def _border_median(a):
+    """The median of the pixels of the outer ring of ``a``, each counted once."""
     if a.shape[0] <= 2 or a.shape[1] <= 2:
-        return a.ravel()
-    return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+        ring = a.ravel()
+    else:
+        ring = np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+    # np.median's own overhead is larger than the work on a few hundred pixels.
+    middle = (len(ring) - 1) // 2, len(ring) // 2
+    return float(np.partition(ring, middle)[list(middle)].mean())
 
 
 def _span(mask_1d):
@@ -97,8 +101,12 @@ def _scaled_patch(ink, box):
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     if size != (w, h):
         # Lanczos anti-aliases when shrinking; bicubic is smoother when enlarging.
+        # reducing_gap=3 first averages blocks of pixels, which Pillow's
+        # documentation calls indistinguishable from the full filter, and is
+        # several times faster on large images.
         resample = _RESIZE_DOWN if scale < 1 else _RESIZE_UP
-        ink = np.asarray(Image.fromarray(ink).resize(size, resample))
+        image = Image.fromarray(ink)
+        ink = np.asarray(image.resize(size, resample, reducing_gap=3.0))
     peak = ink.max()
     if peak <= 0:
         return None
@@ -122,7 +130,7 @@ def _offset(patch, axis, center):
 def _normalize_one(a, lo, hi, params):
     """One grey image -> a 28 x 28 uint8 MNIST-style image, or None if no ink."""
     polarity, box, center, threshold = params
-    level = float(np.median(_border(a)))
+    level = _border_median(a)
     # "auto": the border is nearer the lightest level than the darkest.
     invert = polarity == "dark_ink" or (polarity == "auto" and level - lo > hi - level)
     peak = level - lo if invert else hi - level
