@@ -344,12 +344,12 @@ def test_labels_the_model_does_not_know_are_named(csv_files, tmp_path, capsys):
 
 
 def test_disk_full_while_writing_the_run_names_it(tmp_path, capsys, monkeypatch):
-    from sk_mnist import cli
+    from sk_mnist.cli import _train
 
     def disk_full(history, path):
         raise OSError(errno.ENOSPC, "No space left on device")  # no file name
 
-    monkeypatch.setattr(cli, "_write_history", disk_full)
+    monkeypatch.setattr(_train, "write_history", disk_full)
     out = tmp_path / "run"
     assert main(["train", "--out", str(out), *FAST]) == 2
     assert _error_line(capsys) == (
@@ -630,11 +630,23 @@ def test_parser_lists_the_documented_options():
 
 
 def test_help_defaults_are_the_estimators():
-    from sk_mnist import DenseMLPClassifier
-    from sk_mnist.cli import _DEFAULTS
+    from sk_mnist import HOMEWORK_PARAMS, DenseMLPClassifier
 
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    helps = {action.dest: action.help for action in train._actions}
     params = DenseMLPClassifier().get_params()
-    assert _DEFAULTS == {name: params[name] for name in _DEFAULTS}
+    shown = {
+        "epochs": str(params["epochs"]),
+        "batch_size": str(params["batch_size"]),
+        "hidden": ",".join(map(str, params["hidden_layer_sizes"])),
+        "learning_rate": f"{params['learning_rate']:g}",
+        "schedule": params["learning_rate_schedule"],
+        "dropout": f"{params['dropout']:g}",
+    }
+    for dest, default in shown.items():
+        assert helps[dest].endswith(f"(default: {default})"), (dest, helps[dest])
+    assert f"batch {HOMEWORK_PARAMS['batch_size']}," in helps["homework"]
+    assert f"{HOMEWORK_PARAMS['epochs']} epochs" in helps["homework"]
 
 
 def test_homework_flag_trains_the_homework_recipe_and_flags_override(tmp_path):

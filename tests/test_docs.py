@@ -14,6 +14,7 @@ import ast
 import importlib
 import importlib.util
 import inspect
+import pkgutil
 import re
 from pathlib import Path
 
@@ -81,11 +82,14 @@ def test_cli_reference_shows_a_new_option_without_edits(ext):
 
 # ------------------------------------------------------------ the API page
 def _public_modules():
+    """Every public module and package of sk_mnist that has an ``__all__``."""
     import sk_mnist
 
-    names = ["sk_mnist.cli"]
-    for path in sorted(Path(sk_mnist.__file__).parent.glob("[!_]*.py")):
-        module = importlib.import_module(f"sk_mnist.{path.stem}")
+    names = []
+    for info in sorted(pkgutil.iter_modules(sk_mnist.__path__), key=lambda i: i.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"sk_mnist.{info.name}")
         if hasattr(module, "__all__"):
             names.append(module.__name__)
     return names
@@ -102,11 +106,7 @@ def _public_objects():
             seen[id(obj)] = (f"sk_mnist.{name}", obj)
     for modname in _public_modules():
         module = importlib.import_module(modname)
-        if modname == "sk_mnist.cli":
-            names = ["main", "build_parser"]  # the rest is the command itself
-        else:
-            names = module.__all__
-        for name in names:
+        for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isclass(obj) or inspect.isfunction(obj):
                 seen.setdefault(id(obj), (f"{modname}.{name}", obj))
@@ -129,6 +129,37 @@ def test_api_reference_lists_every_public_name(ext):
             ), f"{modname}.{name} missing from the API reference"
     for name in set(sk_mnist.__all__) - {"__version__"}:
         assert any(entry.split(".")[-1] == name for entry in listed), name
+
+
+def test_api_page_walks_packages_and_skips_private_modules(ext):
+    # Packages (datasets, plotting, ...) are walked like modules; their
+    # private modules and the top-level private ones are not; cli has a page
+    # of its own.
+    import sk_mnist
+
+    walked = [module.__name__ for module in ext._modules()]
+    packages = [
+        f"sk_mnist.{info.name}"
+        for info in pkgutil.iter_modules(sk_mnist.__path__)
+        if info.ispkg and not info.name.startswith("_") and info.name != "cli"
+    ]
+    assert {"sk_mnist.datasets", "sk_mnist.plotting"} <= set(packages)
+    assert set(packages) <= set(walked)
+    assert "sk_mnist.cli" not in walked
+    assert not any(part.startswith("_") for name in walked for part in name.split("."))
+    text = ext.api_reference_rst()
+    assert ".. automodule:: sk_mnist.cli" not in text
+    assert "~datasets.fetch_dataset" in text or "~fetch_dataset" in text
+    # The order of the page: the new modules where MODULE_ORDER puts them.
+    order = [name.removeprefix("sk_mnist.") for name in walked]
+    known = [name for name in ext.MODULE_ORDER if name in order]
+    assert order[: len(known)] == known
+
+
+def test_cli_package_has_main_and_build_parser_only():
+    import sk_mnist.cli
+
+    assert sk_mnist.cli.__all__ == ["build_parser", "main"]
 
 
 @pytest.mark.parametrize(

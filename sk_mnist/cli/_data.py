@@ -1,0 +1,82 @@
+"""The data a command reads: ``--train``/``--test``, ``--dataset``, ``--data``."""
+
+from ._errors import UsageError
+
+
+def load_images(path):
+    """``load_mnist_csv(path)``: X and y (None without a label column)."""
+    from ..datasets import load_mnist_csv
+
+    return load_mnist_csv(path)
+
+
+def load_labelled(path, what):
+    """X and y of ``path``, whose labels ``what`` (a command) needs."""
+    X, y = load_images(path)
+    if y is None:
+        raise UsageError(f"{path}: {what} needs a label column, found only 784 pixels")
+    return X, y
+
+
+def check_labels(y, known, where, what):
+    """Refuse labels in ``y`` (read from ``where``) that are not in ``known``."""
+    import numpy as np
+
+    known = np.unique(known)
+    unknown = np.setdiff1d(y, known)
+    if unknown.size:
+        raise UsageError(
+            f"{where}: label{'s' * (unknown.size > 1)} "
+            f"{', '.join(map(str, unknown.tolist()))} not among {what} "
+            f"({', '.join(map(str, known.tolist()))})"
+        )
+
+
+def fetch(name, data_home, *, quiet, timeout=None):
+    """``fetch_dataset`` with its ``FetchError`` as a one-line usage error."""
+    from ..datasets import FetchError, fetch_dataset
+
+    options = {} if timeout is None else {"timeout": timeout}
+    try:
+        return fetch_dataset(name, data_home, verbose=not quiet, **options)
+    except FetchError as err:
+        raise UsageError(str(err)) from None
+
+
+def load_train_test(args):
+    """X_train, y_train, X_test, y_test (None without ``--test``) and a
+    description of each, from ``--train``/``--test``, ``--dataset`` or the
+    embedded sample."""
+    from ..datasets import load_sample
+
+    if args.dataset is not None and (args.train is not None or args.test is not None):
+        raise UsageError(
+            f"--dataset {args.dataset} cannot be combined with --train/--test; "
+            "give one or the other"
+        )
+    if args.dataset not in (None, "sample"):
+        data = fetch(args.dataset, args.data_home, quiet=args.quiet)
+        described = {
+            part: f"{data.title} {part} set ({len(y):,} images, {data.folder})"
+            for part, y in (("train", data.y_train), ("test", data.y_test))
+        }
+        return data.X_train, data.y_train, data.X_test, data.y_test, described
+    if args.test is not None and args.train is None:
+        raise UsageError(
+            "--test needs --train (without both, the embedded sample is used)"
+        )
+    if args.train is None:
+        (X_train, y_train), (X_test, y_test) = load_sample()
+        described = {
+            "train": "embedded sample (4,000 images)",
+            "test": "embedded sample (1,000 images)",
+        }
+        return X_train, y_train, X_test, y_test, described
+    X_train, y_train = load_labelled(args.train, "--train")
+    described = {"train": str(args.train)}
+    X_test = y_test = None
+    if args.test is not None:
+        X_test, y_test = load_labelled(args.test, "--test")
+        described["test"] = str(args.test)
+        check_labels(y_test, y_train, described["test"], "the training labels")
+    return X_train, y_train, X_test, y_test, described

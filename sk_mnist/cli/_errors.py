@@ -1,0 +1,84 @@
+"""How the command fails: one ``error:`` line, an exit status, no traceback.
+
+Every failure a user can cause ends in :class:`UsageError` (or an
+``OSError``/``ValueError`` from the library, which carries a one-line
+message naming the file and the problem) and exit status 2. Running out of
+memory is reported as such. Ctrl-C ends with 130.
+"""
+
+import contextlib
+import os
+import re
+import textwrap
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+
+# What the backends raise when an allocation fails, by class name so that none
+# of them need be imported: TensorFlow's ResourceExhaustedError, PyTorch's
+# OutOfMemoryError; JAX raises an XlaRuntimeError (JaxRuntimeError) whose
+# message starts with RESOURCE_EXHAUSTED.
+_OOM_CLASSES = {"ResourceExhaustedError", "OutOfMemoryError"}
+
+
+class UsageError(Exception):
+    """A problem the user can fix; reported as one ``error:`` line."""
+
+
+def debugging():
+    """Whether ``SK_MNIST_DEBUG`` asks for tracebacks instead of one line."""
+    return bool(os.environ.get("SK_MNIST_DEBUG"))
+
+
+def is_out_of_memory(err):
+    """Whether ``err`` is an allocation failure (Python's or a backend's)."""
+    names = {cls.__name__ for cls in type(err).__mro__}
+    return (
+        isinstance(err, MemoryError)
+        or bool(names & _OOM_CLASSES)
+        or (
+            "RESOURCE_EXHAUSTED" in str(err)
+            and bool(names & {"XlaRuntimeError", "JaxRuntimeError"})
+        )
+    )
+
+
+def _reason(err):
+    """The first line of ``err``, without TensorFlow's ``{{function_node}}``."""
+    lines = str(err).strip().splitlines()
+    reason = re.sub(r"^\{\{.*?\}\}\s*", "", lines[0]) if lines else ""
+    return textwrap.shorten(reason or type(err).__name__, 160, placeholder=" ...")
+
+
+@contextlib.contextmanager
+def running_network(sizes=(), hint=""):
+    """Report running out of memory in the block as the network's.
+
+    ``sizes`` are the options that set the network's size, as typed
+    (``--hidden 4096``); ``hint`` ends the line (``; try ...``).
+    """
+    try:
+        yield
+    except Exception as err:
+        if not is_out_of_memory(err):
+            raise
+        where = f" ({', '.join(sizes)})" if sizes else ""
+        raise UsageError(
+            f"out of memory building or running the network{where}: "
+            f"{_reason(err)}{hint}"
+        ) from err
+
+
+def error_line(err):
+    """The one line reported for ``err`` (after ``error: ``).
+
+    An ``OSError`` with a file name gives the system's own words; anything
+    else its first line.
+    """
+    if isinstance(err, OSError) and err.filename and err.strerror:
+        message = f"{err.filename}: {err.strerror}"
+    elif is_out_of_memory(err):
+        message = f"out of memory: {_reason(err)}"
+    else:
+        message = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
+    return message

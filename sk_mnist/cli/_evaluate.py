@@ -1,0 +1,67 @@
+"""``sk-mnist evaluate`` and ``sk-mnist predict``: the commands that use a model."""
+
+import json
+import os
+
+from ._data import check_labels, load_images, load_labelled
+from ._errors import UsageError, running_network
+from ._outputs import atomic_file
+from ._report import metrics, versions
+
+_HINT = "; the model may be too large for this machine"
+
+
+def _load_model(path):
+    from ..persistence import load_model
+
+    with running_network(hint=_HINT):
+        return load_model(path)
+
+
+def cmd_evaluate(args):
+    """Print accuracy and the classification report of a saved model."""
+    from sklearn.metrics import classification_report
+
+    X, y = load_labelled(args.data, "evaluate")
+    model = _load_model(args.model)
+    check_labels(y, model.classes_, args.data, f"the classes of {args.model}")
+    with running_network(hint=_HINT):
+        found, _, pred = metrics(model, X, y)
+    print(
+        f"accuracy {found['test_accuracy']:.4f} on {found['n_test']} images "
+        f"(log loss {found['test_loss']:.4f})"
+    )
+    print(classification_report(y, pred, digits=4, zero_division=0))
+    if args.metrics is not None:
+        found.update(model=str(args.model), data=str(args.data), versions=versions())
+        with atomic_file(args.metrics) as tmp:
+            tmp.write_text(json.dumps(found, indent=2) + "\n")
+    if args.confusion_matrix is not None:
+        from ..plotting import DigitConfusionMatrixDisplay, save_figure
+
+        with atomic_file(args.confusion_matrix) as tmp:
+            display = DigitConfusionMatrixDisplay.from_estimator(
+                model, X, y, y_pred=pred
+            )
+            save_figure(display, tmp)
+    return 0
+
+
+def cmd_predict(args):
+    """Write predictions and class probabilities for every image."""
+    import pandas as pd
+
+    if args.output.exists() and os.path.samefile(args.output, args.data):
+        raise UsageError(
+            f"--output {args.output} is the --data file; choose another --output"
+        )
+    X, _ = load_images(args.data)
+    model = _load_model(args.model)
+    with running_network(hint=_HINT):
+        proba = model.predict_proba(X)
+    frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
+    frame.insert(0, "prediction", model.classes_[proba.argmax(axis=1)])
+    with atomic_file(args.output) as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.6g")
+    print(f"wrote {len(frame)} predictions to {args.output}")
+    return 0

@@ -1,0 +1,151 @@
+"""The pieces the parser is made of: argument types and shared options.
+
+Argument types turn text into values and refuse what cannot be a value of
+the option at all; whether hidden-layer widths suit the network is the
+estimator's to say (see ``_train``).
+Options that several subcommands take are declared here, once.
+"""
+
+import argparse
+import textwrap
+from pathlib import Path
+
+from ._errors import UsageError
+
+WIDTHS = "comma-separated positive layer widths such as 1024,512,256"
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Wrap prose to the terminal; keep indented lines (examples) as written."""
+
+    def _fill_text(self, text, width, indent):
+        lines = []
+        for line in text.splitlines():
+            if line[:1].isspace() or not line:
+                lines.append(indent + line)
+            else:
+                lines += textwrap.wrap(
+                    line, width, initial_indent=indent, subsequent_indent=indent
+                )
+        return "\n".join(lines)
+
+
+class Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (a :class:`UsageError`)."""
+
+    def error(self, message):
+        # argparse prints the whole usage block; one line is easier to read
+        # in a script's log, and --help is one command away.
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# ----------------------------------------------------------- argument types
+def _number(text, kind, expected, ok):
+    """Parse ``text`` with ``kind`` and check it with ``ok`` (argparse type)."""
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def positive_int(text):
+    return _number(text, int, "a positive integer", lambda v: v >= 1)
+
+
+def positive_float(text):
+    return _number(text, float, "a positive number", lambda v: 0 < v < float("inf"))
+
+
+def dropout(text):
+    return _number(text, float, "a number in [0, 1)", lambda v: 0 <= v < 1)
+
+
+def seed(text):
+    return _number(text, int, "an integer 0-4294967295", lambda v: 0 <= v < 2**32)
+
+
+def folds(text):
+    return _number(text, int, "an integer >= 2", lambda v: v >= 2)
+
+
+def widths(text):
+    """``"512,256"`` -> ``(512, 256)``; the estimator checks the widths."""
+    try:
+        values = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        values = None
+    if values is None:
+        raise argparse.ArgumentTypeError(f"expected {WIDTHS}, got {text!r}")
+    return values
+
+
+def figure_file(text):
+    """A file name whose extension is an image format matplotlib can write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    path = Path(text)
+    if path.suffix[1:].lower() not in formats:
+        raise argparse.ArgumentTypeError(
+            "expected a file name ending in an image format matplotlib writes "
+            f"({', '.join('.' + name for name in sorted(formats))}), got {text!r}"
+        )
+    return path
+
+
+# ----------------------------------------------------------- shared options
+def add_data_options(parser, datasets, *, train_help, test_help):
+    """--train, --test, --dataset and --data-home (train and search)."""
+    parser.add_argument("--train", metavar="CSV", type=Path, help=train_help)
+    parser.add_argument("--test", metavar="CSV", type=Path, help=test_help)
+    parser.add_argument(
+        "--dataset",
+        choices=("sample", *datasets),
+        help="the embedded sample (the default), or the full MNIST or "
+        "Fashion-MNIST data, downloaded once into --data-home (see 'sk-mnist "
+        "download'); not with --train/--test",
+    )
+    add_data_home(parser)
+
+
+def add_data_home(parser):
+    parser.add_argument(
+        "--data-home",
+        metavar="DIR",
+        type=Path,
+        help="where downloaded data sets are kept (default: $SK_MNIST_DATA, "
+        "else ~/.cache/sk-mnist)",
+    )
+
+
+def add_run_options(parser, default_out, progress):
+    """--out, --seed and --quiet, shared by the commands that write a run."""
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        type=Path,
+        default=Path(default_out),
+        help=f"output directory (default: ./{default_out}); an earlier run "
+        "there is replaced",
+    )
+    parser.add_argument(
+        "--seed", type=seed, default=0, metavar="N", help="random seed (default: 0)"
+    )
+    parser.add_argument("--quiet", action="store_true", help=f"no {progress}")
+
+
+def add_model_options(parser, data_help):
+    """--model and --data (evaluate and predict)."""
+    parser.add_argument(
+        "--model",
+        metavar="DIR",
+        type=Path,
+        required=True,
+        help="model directory written by 'sk-mnist train'",
+    )
+    parser.add_argument(
+        "--data", metavar="CSV", type=Path, required=True, help=data_help
+    )

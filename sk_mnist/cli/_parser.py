@@ -1,0 +1,303 @@
+"""``build_parser``: the ``sk-mnist`` parser, one function per subcommand.
+
+The defaults shown in ``--help`` are read from the estimator
+(``DenseMLPClassifier().get_params()`` and ``HOMEWORK_PARAMS``), so they
+cannot drift from what training uses.
+"""
+
+from pathlib import Path
+
+from .. import __version__
+from .._quiet import import_keras_quietly
+from . import _options as opt
+
+TRAIN_EXAMPLES = """\
+examples:
+  sk-mnist train                    # the embedded 4,000 + 1,000 sample
+  sk-mnist train --train mnist_train.csv --test mnist_test.csv --out run1
+  sk-mnist train --epochs 5 --batch-size 256 --hidden 512,256 --early-stopping
+  sk-mnist train --homework         # the original recipe, batch 32
+  sk-mnist train --dataset mnist    # all 70,000 digits, downloaded once
+"""
+EVALUATE_EXAMPLES = """\
+examples:
+  sk-mnist evaluate --model sk-mnist-run/model --data mnist_test.csv
+  sk-mnist evaluate --model run1/model --data test.csv.gz --metrics m.json \\
+      --confusion-matrix cm.png
+"""
+SEARCH_EXAMPLES = """\
+examples:
+  sk-mnist search --grid '{"mlp__hidden_layer_sizes": [[256], [512, 256]],
+                           "mlp__batch_size": [64, 256], "mlp__epochs": [5]}'
+  sk-mnist search --train mnist_train.csv --test mnist_test.csv \\
+      --grid grid.json --n-iter 8 --cv 5 --n-jobs 2 --out search1
+  sk-mnist search --grid grid.json --scheduler tcp://scheduler:8786   # on Dask
+"""
+DOWNLOAD_EXAMPLES = """\
+examples:
+  sk-mnist download                 # MNIST into ~/.cache/sk-mnist
+  sk-mnist download --dataset fashion-mnist --data-home /data/sk-mnist
+  sk-mnist train --dataset mnist    # then train on it, offline
+
+Without a network, copy mnist.npz or the four IDX .gz files into DIR/mnist
+(DIR/fashion-mnist for Fashion-MNIST) and run this again to check them, or
+train on local CSV files with 'sk-mnist train --train ... --test ...'.
+"""
+PREDICT_EXAMPLES = """\
+examples:
+  sk-mnist predict --model sk-mnist-run/model --data new_digits.csv \\
+      --output predictions.csv
+"""
+
+
+def build_parser():
+    """Return the ``sk-mnist`` argument parser (used by ``main`` and the docs).
+
+    The command-line reference in the documentation is rendered from this
+    parser when the docs are built, so its help texts are the reference.
+
+    Returns
+    -------
+    parser : argparse.ArgumentParser
+        The parser, with one subparser per subcommand. Its ``error`` raises
+        an exception (reported as one line by :func:`main`) instead of
+        exiting.
+
+    Examples
+    --------
+    >>> from sk_mnist.cli import build_parser
+    >>> args = build_parser().parse_args(["train", "--epochs", "5", "--hidden", "256"])
+    >>> args.command, args.epochs, args.hidden
+    ('train', 5, (256,))
+    """
+    import_keras_quietly()  # before the estimator, whose defaults --help shows
+    from ..datasets import DATASET_NAMES
+    from ..estimator import HOMEWORK_PARAMS, DenseMLPClassifier
+
+    parser = opt.Parser(
+        prog="sk-mnist",
+        description="Train, evaluate and use a Dense MLP classifier for "
+        "MNIST-like 28x28 images.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"sk-mnist {__version__}"
+    )
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=opt.Parser, required=True
+    )
+    _add_train(sub, DenseMLPClassifier().get_params(), HOMEWORK_PARAMS, DATASET_NAMES)
+    _add_evaluate(sub)
+    _add_predict(sub)
+    _add_search(sub, DATASET_NAMES)
+    _add_download(sub, DATASET_NAMES)
+    return parser
+
+
+def _subcommand(sub, name, summary, description, examples):
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=examples,
+        formatter_class=opt.HelpFormatter,
+    )
+
+
+def _add_train(sub, defaults, homework, datasets):
+    train = _subcommand(
+        sub,
+        "train",
+        "train on Kaggle-layout CSV files (default: the embedded sample)",
+        "Train the Dense MLP pipeline and write the model, metrics, history "
+        "and plots. With no data it uses the embedded sample of 4,000 "
+        "training and 1,000 test digits.",
+        TRAIN_EXAMPLES,
+    )
+    opt.add_data_options(
+        train,
+        datasets,
+        train_help="training images, Kaggle layout (.csv or .csv.gz)",
+        test_help="test images; without it, a stratified 20%% hold-out of "
+        "--train is used",
+    )
+    recipe = (
+        f"batch {homework['batch_size']}, learning rate "
+        f"{homework['learning_rate']:g} held {homework['learning_rate_schedule']}, "
+        f"{homework['epochs']} epochs"
+    )
+    train.add_argument(
+        "--homework",
+        action="store_true",
+        help=f"train with the classic homework's recipe ({recipe}) instead of "
+        "sk-mnist's faster defaults; the options below still override it",
+    )
+    train.add_argument(
+        "--epochs",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"maximum number of epochs (default: {defaults['epochs']})",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"samples per gradient step (default: {defaults['batch_size']})",
+    )
+    train.add_argument(
+        "--hidden",
+        type=opt.widths,
+        metavar="W1,W2,...",
+        help="hidden layer widths (default: "
+        f"{','.join(map(str, defaults['hidden_layer_sizes']))})",
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=opt.positive_float,
+        metavar="F",
+        help=f"Adam learning rate (default: {defaults['learning_rate']:g})",
+    )
+    train.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        help="learning-rate schedule over the epochs (default: "
+        f"{defaults['learning_rate_schedule']})",
+    )
+    train.add_argument(
+        "--dropout",
+        type=opt.dropout,
+        metavar="F",
+        help=f"dropout after each hidden layer (default: {defaults['dropout']:g})",
+    )
+    train.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the accuracy on a 10%% hold-out of the training "
+        "data stops improving, and keep the best weights",
+    )
+    opt.add_run_options(train, "sk-mnist-run", "per-epoch progress")
+
+
+def _add_evaluate(sub):
+    evaluate = _subcommand(
+        sub,
+        "evaluate",
+        "accuracy and classification report of a saved model",
+        "Evaluate a saved model on a labelled CSV file.",
+        EVALUATE_EXAMPLES,
+    )
+    opt.add_model_options(evaluate, "labelled images, Kaggle layout")
+    evaluate.add_argument(
+        "--metrics",
+        metavar="JSON",
+        type=Path,
+        help="also write the metrics to this JSON file",
+    )
+    evaluate.add_argument(
+        "--confusion-matrix",
+        metavar="PNG",
+        type=opt.figure_file,
+        help="also draw the confusion matrix to this PNG file (or .pdf, .svg, "
+        "...: the format follows the extension)",
+    )
+
+
+def _add_predict(sub):
+    predict = _subcommand(
+        sub,
+        "predict",
+        "predict labels and class probabilities for a CSV file",
+        "Predict a label and class probabilities for every image of a CSV "
+        "file (with or without a label column).",
+        PREDICT_EXAMPLES,
+    )
+    opt.add_model_options(predict, "images, Kaggle layout, labels optional")
+    predict.add_argument(
+        "--output",
+        metavar="CSV",
+        type=Path,
+        required=True,
+        help="where to write one row per image: prediction, "
+        "then one probability column per class",
+    )
+
+
+def _add_search(sub, datasets):
+    search = _subcommand(
+        sub,
+        "search",
+        "grid or randomized search over the pipeline's parameters",
+        "Cross-validated hyperparameter search. Writes cv_results.csv, "
+        "best_params.json, the refit best model under model/, a plot of the "
+        "mean score per candidate and, with --test, its test metrics.",
+        SEARCH_EXAMPLES,
+    )
+    opt.add_data_options(
+        search,
+        datasets,
+        train_help="training images, Kaggle layout (default: the embedded sample)",
+        test_help="test images for the best model",
+    )
+    search.add_argument(
+        "--grid",
+        required=True,
+        metavar="JSON",
+        help="sklearn param_grid as JSON text or a JSON file; with --n-iter, "
+        'values may be distributions such as {"loguniform": [1e-4, 1e-2]}',
+    )
+    search.add_argument(
+        "--n-iter",
+        type=opt.positive_int,
+        metavar="N",
+        help="sample N candidates (randomized search) instead of the whole grid",
+    )
+    search.add_argument(
+        "--cv", type=opt.folds, default=3, metavar="K", help="folds (default: 3)"
+    )
+    search.add_argument(
+        "--scoring",
+        default="accuracy",
+        metavar="NAME",
+        help="sklearn scorer name (default: accuracy)",
+    )
+    search.add_argument(
+        "--n-jobs",
+        type=opt.positive_int,
+        metavar="N",
+        help="fits run at once: in N worker processes here (default: 1), or on "
+        "the --scheduler's workers (default: as many as they have threads)",
+    )
+    search.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+        "pip install 'sk-mnist[distributed]'); the refit of the best candidate "
+        "runs here",
+    )
+    opt.add_run_options(search, "sk-mnist-search", "progress lines")
+
+
+def _add_download(sub, datasets):
+    download = _subcommand(
+        sub,
+        "download",
+        "download the full MNIST or Fashion-MNIST data once, for offline use",
+        "Download a full data set (60,000 training and 10,000 test images) "
+        "into the data home, checked against its published checksums, so "
+        "that 'sk-mnist train --dataset ...' and fetch_mnist() work offline. "
+        "Data already there is checked, not downloaded again.",
+        DOWNLOAD_EXAMPLES,
+    )
+    download.add_argument(
+        "--dataset",
+        choices=datasets,
+        default=datasets[0],
+        help=f"which data set (default: {datasets[0]})",
+    )
+    opt.add_data_home(download)
+    download.add_argument(
+        "--timeout",
+        type=opt.positive_float,
+        metavar="SECONDS",
+        help="give up on a server that sends nothing for this long (default: 30)",
+    )
+    download.add_argument("--quiet", action="store_true", help="no progress")

@@ -1,0 +1,171 @@
+"""``sk-mnist search``: a cross-validated search, here or on a Dask cluster."""
+
+import contextlib
+import json
+import logging
+import sys
+import time
+
+from ._data import load_train_test
+from ._errors import UsageError, running_network
+from ._report import metrics, plain, versions
+from ._run_folder import RUN_MARKER, check_out, staged_run
+
+# How long to wait for a --scheduler before giving up.
+SCHEDULER_TIMEOUT = "30s"
+
+
+def check_scheduler(address):
+    """Refuse a ``--scheduler`` address that is not HOST:PORT, before connecting.
+
+    A malformed address makes ``Client`` fail, and then hang for twice the
+    timeout on exit while it closes the client it never opened.
+    """
+    try:
+        from distributed.comm import get_address_host_port
+    except ImportError:
+        raise UsageError(
+            "--scheduler needs Dask: pip install 'sk-mnist[distributed]'"
+        ) from None
+    try:
+        host, port = get_address_host_port(address)
+        problem = None if host and 0 < port < 65536 else "no host or a bad port"
+    except (ValueError, TypeError) as err:
+        problem = str(err).splitlines()[0] if str(err) else type(err).__name__
+    if problem is not None:
+        raise UsageError(
+            f"--scheduler: expected an address such as tcp://10.0.0.5:8786, got "
+            f"{address!r} ({problem})"
+        )
+
+
+@contextlib.contextmanager
+def on_cluster(address):
+    """Send joblib's work (the search's fits) to the Dask scheduler at ``address``."""
+    if address is None:
+        yield
+        return
+    # cmd_search has checked the address, and that Dask is installed.
+    import joblib
+    from dask.distributed import Client
+
+    try:
+        client = Client(address, timeout=SCHEDULER_TIMEOUT, set_as_default=False)
+    except (OSError, ValueError, TypeError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise UsageError(
+            f"--scheduler: cannot reach a Dask scheduler at {address}: {reason}"
+        ) from None
+    with client, joblib.parallel_config(backend="dask", client=client):
+        yield
+
+
+@contextlib.contextmanager
+def progress_lines(args):
+    """Print the search's progress log to stdout unless --quiet."""
+    if args.quiet:
+        yield
+        return
+    logger = logging.getLogger("sk_mnist.search")
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("search: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def build_search(args, n_jobs):
+    """The unfitted search ``args`` ask for; bad --scoring or --grid refused."""
+    from sklearn.metrics import get_scorer
+
+    from ..pipeline import make_mnist_pipeline
+    from ..search import make_search
+
+    try:
+        get_scorer(args.scoring)
+    except ValueError:
+        raise UsageError(
+            f"--scoring: unknown scorer {args.scoring!r} (sklearn's "
+            "get_scorer_names() lists them)"
+        ) from None
+    try:
+        return make_search(
+            make_mnist_pipeline(random_state=args.seed),
+            args.grid,
+            n_iter=args.n_iter,
+            cv=args.cv,
+            scoring=args.scoring,
+            n_jobs=n_jobs,
+            random_state=args.seed,
+        )
+    except ValueError as err:
+        raise UsageError(f"--grid: {err}") from None
+
+
+def cmd_search(args):
+    """Cross-validated search; write the results and the refit best model."""
+    from ..search import start_workers
+
+    check_out(args.out)
+    if args.scheduler is not None:
+        check_scheduler(args.scheduler)
+    n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
+    # Local worker processes import Keras while this one loads the data.
+    workers = None if args.scheduler else start_workers(n_jobs)
+    X_train, y_train, X_test, y_test, _ = load_train_test(args)
+    search = build_search(args, n_jobs)
+    hint = "; try smaller widths or batch sizes in --grid"
+    with on_cluster(args.scheduler), staged_run(args.out) as staging:
+        if workers is not None:
+            workers.join()
+        start = time.perf_counter()
+        with running_network(hint=hint), progress_lines(args):
+            search.fit(X_train, y_train)
+        seconds = time.perf_counter() - start
+        summary = write_search(staging, search, args, seconds, len(y_train))
+        if X_test is not None:
+            with running_network(hint=hint):
+                test_metrics, _, _ = metrics(search.best_estimator_, X_test, y_test)
+            summary.update(test_metrics)
+        (staging / RUN_MARKER).write_text(json.dumps(summary, indent=2) + "\n")
+    line = f"best {args.scoring} {search.best_score_:.4f} (cv={args.cv}) with "
+    line += str(summary["best_params"])
+    if X_test is not None:
+        line += f"; test accuracy {summary['test_accuracy']:.4f}"
+    print(f"{line}; {summary['n_candidates']} candidates in {seconds:.1f} s")
+    print(f"results in {args.out}/: model/, cv_results.csv, best_params.json, ...")
+    return 0
+
+
+def write_search(staging, search, args, seconds, n_train):
+    """cv_results.csv, best_params.json, the best model and the scores plot;
+    returns what metrics.json records of the search."""
+    import pandas as pd
+
+    from ..persistence import save_model
+    from ..plotting import SearchScoresDisplay, save_figure
+
+    results = pd.DataFrame(search.cv_results_)
+    results.drop(columns="params").to_csv(staging / "cv_results.csv", index=False)
+    best = {name: plain(value) for name, value in search.best_params_.items()}
+    (staging / "best_params.json").write_text(json.dumps(best, indent=2) + "\n")
+    save_model(search.best_estimator_, staging / "model")
+    save_figure(
+        SearchScoresDisplay.from_estimator(search), staging / "search_scores.png"
+    )
+    return {
+        "best_params": best,
+        f"best_cv_{args.scoring}": float(search.best_score_),
+        "n_candidates": len(results),
+        "cv": args.cv,
+        "n_jobs": search.n_jobs,
+        "scheduler": args.scheduler,
+        "search_seconds": round(seconds, 3),
+        "n_train": int(n_train),
+        "versions": versions(),
+    }
