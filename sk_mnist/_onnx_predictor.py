@@ -18,8 +18,9 @@ FORMAT_NAME = "sk_mnist-onnx"
 FORMAT_VERSION = 1
 INPUT, LABEL, PROBABILITIES = "X", "label", "probabilities"
 MAX_PIXEL = 255
-# Rows per onnxruntime call: bounds the memory of the hidden activations.
-_CHUNK = 8192
+# Rows per onnxruntime call: bounds the memory of the hidden activations
+# (2048 x 1024 floats stay in cache; measured a little faster than one call).
+_CHUNK = 2048
 
 
 def one_line(text, limit=300):
