@@ -6,12 +6,12 @@ A model trained on MNIST has only ever seen one kind of image: 28 x 28 grey
 levels, bright ink on black, the digit scaled to fit 20 x 20 and centred by
 its centre of mass. A digit drawn in a paint program or photographed on
 paper is none of that: larger, dark on light, anywhere on the page.
-:class:`~sk_mnist.images.DigitNormalizer` applies MNIST's own recipe to such
+:class:`~sk_mnist.DigitNormalizer` applies MNIST's own recipe to such
 images, so that ``make_pipeline(DigitNormalizer(), pipe)`` reads them.
 
 This example draws a few digits with Pillow, as a user would in a paint
 program, saves them as image files, reads them back with
-:func:`~sk_mnist.images.load_images`, and compares what a model trained on
+:func:`~sk_mnist.load_images`, and compares what a model trained on
 the embedded sample makes of them with and without the normaliser. A small
 network (one hidden layer of 256 units, 5 epochs) keeps it to about 15
 seconds on two CPU cores.
@@ -40,7 +40,7 @@ print(f"accuracy on the sample's test digits: {pipe.score(X_test, y_test):.3f}")
 # ----------------
 # Black strokes on white canvases of different sizes, off-centre, as a mouse
 # or a pen draws them, saved in the ``<label>/`` folder layout that
-# :func:`~sk_mnist.images.load_images` reads labels from. The last two are
+# :func:`~sk_mnist.load_images` reads labels from. The last two are
 # real test digits of the sample, printed dark on light paper and
 # photographed (saved as JPEG).
 STROKES = {
@@ -90,7 +90,7 @@ print("naive resize:   ", pipe.predict(naive.clip(0, 255)), "for", digits.target
 # %%
 # With the normaliser
 # -------------------
-# Put :class:`~sk_mnist.images.DigitNormalizer` in front of the trained
+# Put :class:`~sk_mnist.DigitNormalizer` in front of the trained
 # pipeline. It takes the list of images of any sizes as they are.
 reader = make_pipeline(DigitNormalizer(), pipe)
 print("DigitNormalizer:", reader.predict(digits.images), "for", digits.target)

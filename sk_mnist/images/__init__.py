@@ -1,17 +1,17 @@
 """Digit images of any size in, MNIST-style rows of 784 grey levels out.
 
-* :class:`DigitNormalizer` - a scikit-learn transformer that applies MNIST's
-  own recipe to images of any size: bright ink on a dark background, the
-  digit's bounding box scaled to fit 20 x 20, its centre of mass placed at
-  the centre of a 28 x 28 field.
-* :func:`read_image` - one image file (PNG, JPEG, BMP, GIF, TIFF, WebP) as a
-  2-D grey array.
-* :func:`load_images` - a list of image files, a folder of them, or a folder
-  of ``<label>/`` folders (``(images, labels)`` for training).
+* :class:`~sk_mnist.DigitNormalizer` - a scikit-learn transformer that
+  applies MNIST's own recipe to images of any size: bright ink on a dark
+  background, the digit's bounding box scaled to fit 20 x 20, its centre of
+  mass placed at the centre of a 28 x 28 field.
+* :func:`~sk_mnist.read_image` - one image file (PNG, JPEG, BMP, GIF, TIFF,
+  WebP) as a 2-D grey array.
+* :func:`~sk_mnist.load_images` - a list of image files, a folder of them,
+  or a folder of ``<label>/`` folders (``(images, labels)`` for training).
 
 Put together: ``make_pipeline(DigitNormalizer(), pipe)`` classifies the
-images that :func:`load_images` returns with a pipeline trained on MNIST.
-Pillow reads the files; Keras is never imported.
+images that :func:`~sk_mnist.load_images` returns with a pipeline trained on
+MNIST. Pillow reads the files; Keras is never imported.
 
 This package is the public face of two private modules: ``_normalizer`` (the
 transformer) and ``_files`` (the readers).

@@ -36,7 +36,7 @@ def _check_max_pixels(max_pixels):
         raise ValueError(f"max_pixels must be at least 1, got {max_pixels}")
 
 
-def _open(source, name):
+def _open(source, name, max_pixels):
     """``Image.open`` with Pillow's errors turned into one-line messages."""
     try:
         with warnings.catch_warnings():
@@ -53,9 +53,13 @@ def _open(source, name):
             f"TIFF, WebP)"
         ) from None
     except Image.DecompressionBombError as err:
-        raise ValueError(
-            f"{name}: refused, the image is too large to decode safely ({err})"
-        ) from None
+        # Pillow refuses at twice Image.MAX_IMAGE_PIXELS, checked as it opens.
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit is None or max_pixels < 2 * limit:
+            problem = f"more than max_pixels={max_pixels:,} pixels"
+        else:
+            problem = "more pixels than Pillow's Image.MAX_IMAGE_PIXELS allows"
+        raise ValueError(f"{name}: refused, the image has {problem} ({err})") from None
     except _DECODE_ERRORS as err:
         raise ValueError(f"{name}: damaged image header ({err})") from None
 
@@ -89,7 +93,7 @@ def read_image(source, *, max_pixels=_MAX_PIXELS):
     on paper); 16-bit grey levels are scaled to 0-255; the EXIF orientation
     of a photograph is applied; of an animated GIF or multi-page TIFF, the
     first frame is read. The polarity is left as it is: a digit in black ink
-    on white paper stays dark on light (:class:`DigitNormalizer` inverts it).
+    on white paper stays dark on light (:class:`~sk_mnist.DigitNormalizer` inverts it).
 
     Parameters
     ----------
@@ -132,7 +136,7 @@ def read_image(source, *, max_pixels=_MAX_PIXELS):
     """
     _check_max_pixels(max_pixels)
     name = _name(source)
-    im = _open(source, name)
+    im = _open(source, name, max_pixels)
     with im:
         width, height = im.size
         if width * height > max_pixels:
@@ -236,7 +240,7 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS):
     .webp`` (any case) are read, in sorted order; others (a README, a
     ``Thumbs.db``) and hidden ones are skipped. The files of a list are all
     read, whatever their names. The images keep their size and polarity:
-    pass them to :class:`DigitNormalizer`.
+    pass them to :class:`~sk_mnist.DigitNormalizer`.
 
     Parameters
     ----------
@@ -246,7 +250,7 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS):
         If True, return ``(images, target)`` instead of a Bunch.
     max_pixels : int, default=50_000_000
         Largest width x height accepted for each image (see
-        :func:`read_image`).
+        :func:`~sk_mnist.read_image`).
 
     Returns
     -------

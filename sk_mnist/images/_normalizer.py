@@ -270,8 +270,8 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
 
     See Also
     --------
-    sk_mnist.images.read_image : Read one image file as a grey array.
-    sk_mnist.images.load_images : Read image files or a labelled folder.
+    sk_mnist.read_image : Read one image file as a grey array.
+    sk_mnist.load_images : Read image files or a labelled folder.
     sk_mnist.PixelScaler : Scales the normalised rows to [0, 1] for the model.
 
     Notes

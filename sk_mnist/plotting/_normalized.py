@@ -55,7 +55,7 @@ class DigitNormalizationDisplay:
 
     Each image takes two cells of a grid: on the left the original as it
     looks (grey levels 0-255 in grey, colour in colour), on the right the
-    28 x 28 image that :class:`~sk_mnist.images.DigitNormalizer` makes of it,
+    28 x 28 image that :class:`~sk_mnist.DigitNormalizer` makes of it,
     bright ink on black, as the model receives it. With predictions, the
     right cell is titled with the predicted label and its probability, in
     red when it differs from the label: a misread digit shows why (inverted
@@ -96,7 +96,7 @@ class DigitNormalizationDisplay:
 
     See Also
     --------
-    sk_mnist.images.DigitNormalizer : The normalisation shown.
+    sk_mnist.DigitNormalizer : The normalisation shown.
     MisclassifiedDisplay : The most confident mistakes on 28 x 28 digits.
 
     Examples
@@ -243,9 +243,9 @@ class DigitNormalizationDisplay:
         Parameters
         ----------
         images : list of array-like, or array-like of shape (n_samples, ...)
-            Images of any sizes, as :class:`~sk_mnist.images.DigitNormalizer`
+            Images of any sizes, as :class:`~sk_mnist.DigitNormalizer`
             takes them (for example the ``images`` of
-            :func:`~sk_mnist.images.load_images`).
+            :func:`~sk_mnist.load_images`).
         labels : array-like of shape (n_samples,), default=None
             Labels, the titles of the originals.
         normalizer : DigitNormalizer, default=None
@@ -301,7 +301,7 @@ class DigitNormalizationDisplay:
         ----------
         estimator : fitted classifier
             Either a pipeline that starts with a
-            :class:`~sk_mnist.images.DigitNormalizer` (``make_pipeline(
+            :class:`~sk_mnist.DigitNormalizer` (``make_pipeline(
             DigitNormalizer(), pipe)``), whose normaliser is shown, or a
             classifier of 28 x 28 rows (such as the pipeline of
             :func:`~sk_mnist.make_mnist_pipeline`), given the rows of
