@@ -20,7 +20,6 @@ from hypothesis.extra.numpy import arrays
 from PIL import Image
 from sklearn.base import clone
 from sklearn.pipeline import make_pipeline
-from sklearn.utils._param_validation import InvalidParameterError
 
 from sk_mnist import make_mnist_pipeline
 from sk_mnist.datasets import load_sample
@@ -285,7 +284,7 @@ def test_bad_arrays_and_parameters_raise():
     with pytest.raises(ValueError, match="image_shape must be"):
         DigitNormalizer(image_shape=(-1, -1)).transform(np.ones((2, 4)))
     for params in ({"box": 0}, {"box": 29}, {"polarity": "x"}, {"threshold": 1}):
-        with pytest.raises(InvalidParameterError):
+        with pytest.raises(ValueError, match=f"The '{next(iter(params))}' param"):
             DigitNormalizer(**params).fit([np.eye(5)])
     fitted = DigitNormalizer().fit(np.zeros((2, 784)))
     assert fitted.n_features_in_ == 784
