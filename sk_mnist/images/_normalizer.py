@@ -138,7 +138,10 @@ def _normalize_one(a, lo, hi, params):
         return None
     cut = threshold * peak
     inked = (a < level - cut) if invert else (a > level + cut)
-    r0, r1 = _span(inked.any(axis=1))
+    inked_rows = inked.any(axis=1)
+    if not inked_rows.any():  # a contrast lost to float32 rounding
+        return None
+    r0, r1 = _span(inked_rows)
     c0, c1 = _span(inked[r0:r1].any(axis=0))
     crop = a[r0:r1, c0:c1]
     ink = np.maximum((level - crop) if invert else (crop - level), 0)
@@ -158,7 +161,8 @@ def _rows_shape(n_features, image_shape):
         if side * side != n_features:
             raise ValueError(
                 f"X has {n_features} feature(s) per row, not a square image; pass "
-                f"image_shape=(height, width), a 3-D array or a list of 2-D images"
+                f"image_shape=(height, width), a 3-D array or a list of 2-D images "
+                f"(one image too: [image])"
             )
         return side, side
     sizes = tuple(image_shape)
@@ -279,7 +283,9 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
     Accepted inputs: a list of images (2-D grey arrays, or ``h x w x 3``
     colour and ``h x w x 4`` colour-with-alpha arrays) of any sizes; a 3-D
     array ``(n, h, w)`` of grey images, or 4-D ``(n, h, w, 3 or 4)``; a 2-D
-    array or DataFrame with one flattened image per row. Grey levels lie in
+    array or DataFrame with one flattened image per row (so one image goes
+    in a list too, ``transform([image])``: a bare 2-D array is read as rows
+    of flattened images). Grey levels lie in
     0-255 (a 0-1 image works too: the levels are stretched); NaN, infinity
     and values outside 0-255 raise ``ValueError`` naming the image and pixel.
 
