@@ -8,20 +8,25 @@ scipy distribution written as ``{"loguniform": [1e-4, 1e-2]}``,
 from low to high, both included, unlike ``scipy.stats.randint(low, high)``).
 Every key, every listed value and the ends of every distribution are checked
 against the pipeline's parameters before any training starts, so a typo fails
-in a second, not after an hour.
+in a second, not after an hour. A key given twice and ``memory`` (a joblib
+cache, which unpickles files) are refused.
 
 :class:`ProgressGridSearchCV` and :class:`ProgressRandomizedSearchCV` are
-sklearn's searches that log their progress (fits done, elapsed time, best
-score so far) to the ``sk_mnist.search`` logger and, under joblib's Dask
-backend, send the training data to the workers once.
+sklearn's searches that check every candidate (against the labels, too) before
+the first fit, log their progress (fits done, elapsed time, best score so
+far) to the ``sk_mnist.search`` logger and, under joblib's Dask backend, send
+the training data to the workers once. :func:`count_fits` says how many fits
+a search will run.
 """
 
 import contextlib
 import logging
 import math
+import re
 import threading
 import time
 from datetime import timedelta
+from numbers import Integral
 
 import joblib
 from sklearn.base import is_classifier
@@ -34,11 +39,12 @@ from sklearn.model_selection import (
     check_cv,
 )
 
-from ._grid import check_key, parse_values, read_grid
+from ._grid import check_candidates, check_key, parse_values, read_grid
 
 __all__ = [
     "parse_grid",
     "make_search",
+    "count_fits",
     "start_workers",
     "ProgressGridSearchCV",
     "ProgressRandomizedSearchCV",
@@ -75,9 +81,15 @@ def parse_grid(grid, pipeline, *, randomized=False):
     ------
     ValueError
         A one-line message naming the offending key: not JSON (naming the
-        file, line and column), not an object, an unknown parameter, an empty
-        list, or a value the parameter rejects, including the low end, middle
-        or high end of a distribution.
+        file, line and column), not an object, a key given twice in one
+        object, an unknown parameter, ``memory`` (joblib would unpickle the
+        files of that cache folder), an empty list, or a value the pipeline
+        refuses, including the low end, middle or high end of a distribution.
+        Values are tried on a clone of the pipeline and checked with sklearn's
+        ``_validate_params`` of the pipeline and of each step, and the
+        pipeline must keep transformers (or ``"passthrough"``) before a
+        classifier, so ``steps`` or a step set to ``"passthrough"`` is
+        checked too.
 
     Examples
     --------
@@ -192,6 +204,41 @@ class _FixedSplits:
         return len(self.splits)
 
 
+def _candidates_of(search):
+    """The candidates ``search`` evaluates, in its order (sklearn's own rule)."""
+    if isinstance(search, GridSearchCV):
+        return ParameterGrid(search.param_grid)
+    if isinstance(search, RandomizedSearchCV):
+        return ParameterSampler(
+            search.param_distributions, search.n_iter, random_state=search.random_state
+        )
+    raise TypeError(
+        f"expected a GridSearchCV or RandomizedSearchCV, got {type(search).__name__}"
+    )
+
+
+# The last line of a traceback: "ValueError: ..." or "package.module.SomeError: ..."
+_FAILED = re.compile(r"^((?:\w+\.)*\w+(?:Error|Exception)): (.+)$", re.MULTILINE)
+
+
+def _all_fits_failed(err):
+    """sklearn's "All the N fits failed" error with the reason on line one, or None.
+
+    sklearn raises it when every fit of one ``evaluate_candidates`` call (one
+    round here) failed. It starts with an empty line and puts the reason at
+    the end of a traceback, so a one-line report of it said nothing.
+    """
+    text = str(err)
+    counted = re.match(r"\s*All the (\d+) fits failed", text)
+    reason = _FAILED.search(text)
+    if not counted or not reason:
+        return None
+    return ValueError(
+        f"all {counted[1]} fits of a round of the search failed, the first with "
+        f"{reason[1].rsplit('.', 1)[-1]}: {reason[2]}\n{text.strip()}"
+    )
+
+
 class _ProgressMixin:
     """Evaluate candidates in rounds that keep every worker busy, log each one.
 
@@ -219,6 +266,10 @@ class _ProgressMixin:
         self : object
             The fitted search.
         """
+        # Every candidate is checked first: a value the estimator refuses
+        # fails now, in one line, not as "All the fits failed" after them all.
+        self._candidate_list = list(_candidates_of(self))
+        check_candidates(self.estimator, self._candidate_list, y)
         # Every round must use the same folds: a splitter that shuffles
         # without a seed would deal new ones to each round otherwise.
         cv = check_cv(self.cv, y, classifier=is_classifier(self.estimator))
@@ -233,7 +284,7 @@ class _ProgressMixin:
                 return super().fit(X, y, **params)
         finally:
             self.cv = user_cv
-            del self._splits
+            del self._splits, self._candidate_list
 
     def _run_search(self, evaluate_candidates):
         start = time.perf_counter()
@@ -241,17 +292,23 @@ class _ProgressMixin:
         workers = max(1, joblib.effective_n_jobs(self.n_jobs))
         per_round = math.lcm(workers, n_splits) // n_splits
 
-        candidates = list(self._candidates())
+        candidates = self._candidate_list
         logger.info(
             f"{len(candidates)} candidates x {n_splits} folds = "
             f"{len(candidates) * n_splits} fits on {workers} worker(s), "
             f"{per_round} candidate(s) per round"
         )
         for first in range(0, len(candidates), per_round):
-            results = evaluate_candidates(
-                candidates[first : first + per_round],
-                cv=self._splits,
-            )
+            try:
+                results = evaluate_candidates(
+                    candidates[first : first + per_round],
+                    cv=self._splits,
+                )
+            except ValueError as err:
+                failed = _all_fits_failed(err)
+                if failed is None:
+                    raise
+                raise failed from None
             self._log_progress(results, len(candidates), start)
 
     def _log_progress(self, results, n_candidates, start):
@@ -277,7 +334,11 @@ class ProgressGridSearchCV(_ProgressMixin, GridSearchCV):
     """sklearn's ``GridSearchCV`` with progress logging and Dask-friendly data.
 
     Same parameters and results as :class:`sklearn.model_selection.GridSearchCV`.
-    Candidates run in rounds sized to the number of workers; after each round
+    Before the first fit, ``fit`` checks every candidate as a fit would start
+    (sklearn's ``_validate_params`` of the estimator and of each step, and a
+    ``class_weight`` dict against the classes of ``y``) and raises a one-line
+    ``ValueError`` naming the key and value a fit would refuse. Candidates
+    run in rounds sized to the number of workers; after each round
     the ``sk_mnist.search`` logger reports, at INFO level, the fits done, the
     elapsed time and the best mean score so far. Under joblib's Dask backend
     the training data is broadcast to the workers once, not once per round.
@@ -299,16 +360,13 @@ class ProgressGridSearchCV(_ProgressMixin, GridSearchCV):
     (n_neighbors=1)``.
     """
 
-    def _candidates(self):
-        return ParameterGrid(self.param_grid)
-
 
 class ProgressRandomizedSearchCV(_ProgressMixin, RandomizedSearchCV):
     """sklearn's ``RandomizedSearchCV`` with progress logging and Dask-friendly data.
 
     Same parameters and results as
-    :class:`sklearn.model_selection.RandomizedSearchCV`; progress and data
-    handling as in :class:`ProgressGridSearchCV`.
+    :class:`sklearn.model_selection.RandomizedSearchCV`; checks, progress and
+    data handling as in :class:`ProgressGridSearchCV`.
 
     Examples
     --------
@@ -323,11 +381,6 @@ class ProgressRandomizedSearchCV(_ProgressMixin, RandomizedSearchCV):
     >>> len(search.cv_results_["params"])
     2
     """
-
-    def _candidates(self):
-        return ParameterSampler(
-            self.param_distributions, self.n_iter, random_state=self.random_state
-        )
 
 
 def make_search(
@@ -385,3 +438,59 @@ def make_search(
     return ProgressRandomizedSearchCV(
         pipeline, param_grid, n_iter=n_iter, random_state=random_state, **common
     )
+
+
+def count_fits(search, X=None, y=None, groups=None):
+    """Number of fits ``search.fit(X, y)`` will run: candidates x folds (+ refit).
+
+    Counted without fitting or checking anything, so a caller can say how
+    much work a search is before it starts (``sk-mnist search --dry-run``).
+
+    Parameters
+    ----------
+    search : GridSearchCV or RandomizedSearchCV
+        The search, such as :func:`~sk_mnist.make_search` returns it, fitted
+        or not.
+    X : array-like of shape (n_samples, n_features), default=None
+        Training data, for splitters whose number of folds depends on it
+        (``LeaveOneOut``); an integer ``cv`` needs none.
+    y : array-like of shape (n_samples,), default=None
+        Labels, likewise.
+    groups : array-like of shape (n_samples,), default=None
+        Group labels, for group splitters (``LeaveOneGroupOut``).
+
+    Returns
+    -------
+    n_fits : int
+        ``n_candidates * n_folds``, plus 1 for the refit of the best candidate
+        on all the data unless ``refit=False``. A randomized search samples
+        ``n_iter`` candidates, or every candidate of a grid of lists when it
+        has fewer.
+
+    Raises
+    ------
+    ValueError
+        When ``cv`` is a generator of splits: counting it would use it up.
+
+    Examples
+    --------
+    >>> from sk_mnist import make_mnist_pipeline
+    >>> from sk_mnist.search import count_fits, make_search
+    >>> search = make_search(make_mnist_pipeline(),
+    ...                      {"mlp__batch_size": [64, 128, 256]}, cv=5)
+    >>> count_fits(search)  # 3 candidates x 5 folds + the refit
+    16
+    """
+    n_candidates = len(_candidates_of(search))
+    cv = search.cv
+    if cv is None or isinstance(cv, Integral) or hasattr(cv, "get_n_splits"):
+        classifier = is_classifier(search.estimator)
+        n_folds = check_cv(cv, y, classifier=classifier).get_n_splits(X, y, groups)
+    elif hasattr(cv, "__len__"):
+        n_folds = len(cv)
+    else:
+        raise ValueError(
+            "cv is a generator of splits: counting its folds would use it up; "
+            "pass a list of splits or a splitter"
+        )
+    return n_candidates * n_folds + (1 if search.refit is not False else 0)

@@ -18,6 +18,7 @@ from sk_mnist.plotting import SearchScoresDisplay
 from sk_mnist.search import (
     ProgressGridSearchCV,
     ProgressRandomizedSearchCV,
+    count_fits,
     make_search,
     parse_grid,
 )
@@ -88,7 +89,7 @@ def test_distributions_only_in_a_randomized_search(pipe):
         ("{not json", "not valid JSON"),
         ("[1, 2]", "non-empty JSON object"),
         ({"mlp__dropuot": [0.1]}, "'mlp__dropuot' is not a parameter.*'mlp__dropout'"),
-        ({"mlp__batch_size": []}, "'mlp__batch_size': expected a non-empty list"),
+        ({"mlp__batch_size": []}, "'mlp__batch_size' has an empty list of values"),
         ({"mlp__batch_size": 64}, "'mlp__batch_size': expected a non-empty list"),
         ({"mlp__dropout": [0.1, 1.5]}, "'mlp__dropout': value 1.5 is invalid"),
         ({"mlp__epochs": ["5"]}, "'mlp__epochs': value '5' is invalid"),
@@ -121,6 +122,183 @@ def test_make_search_picks_the_search_and_checks_scoring(pipe):
     assert isinstance(randomized, RandomizedSearchCV) and randomized.n_iter == 2
     with pytest.raises(ValueError, match="scoring"):
         make_search(pipe, TINY_GRID, scoring="acc")
+
+
+# Issue 16: grids refused before any training
+
+
+def _one_line(info):
+    assert "\n" not in str(info.value)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        (
+            '{"mlp__epochs": [1], "mlp__batch_size": [64], "mlp__epochs": [2]}',
+            "mlp__epochs",
+        ),
+        ('{"mlp__alpha": {"uniform": [0, 1], "uniform": [0, 2]}}', "uniform"),
+        ('{"mlp__class_weight": [{"1": 2, "1": 3}]}', "1"),
+    ],
+)
+def test_a_key_given_twice_is_refused_not_silently_overwritten(
+    pipe, tmp_path, text, key
+):
+    with pytest.raises(ValueError, match=f"key '{key}' is given twice") as info:
+        parse_grid(text, pipe, randomized=True)
+    assert _one_line(info).startswith(f"key '{key}' is given twice in one JSON object")
+    path = tmp_path / "grid.json"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=f"^grid file {re.escape(str(path))}: key"):
+        parse_grid(str(path), pipe, randomized=True)
+
+
+@pytest.mark.parametrize("values", [["/tmp/sk-mnist-cache"], [None]])
+def test_memory_is_refused_in_a_grid(pipe, tmp_path, values):
+    # joblib's cache unpickles what it finds in that folder: load_model refuses
+    # a saved 'memory' for the same reason.
+    with pytest.raises(ValueError, match="grid key 'memory' is refused: ") as info:
+        make_search(pipe, {"memory": values, "mlp__epochs": [1]})
+    assert "unpickle" in _one_line(info)
+    with pytest.raises(ValueError, match="grid key 'scale__memory' is"):
+        parse_grid({"scale__memory": [None]}, pipe)
+
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        (
+            {"mlp__callbacks": [["x"]]},
+            "grid key 'mlp__callbacks': value ('x',) is invalid: ",
+        ),
+        (
+            {"mlp__callbacks": [[{"monitor": "loss"}]]},
+            "grid key 'mlp__callbacks': value ({'monitor': 'loss'},) is invalid: ",
+        ),
+        (
+            {"steps": [[["a", 1]]]},
+            "grid key 'steps': value (('a', 1),) is invalid: the last step 'a' is 1, "
+            "not a classifier",
+        ),
+        (
+            {"steps": [[["a", 1], ["b", 2]]]},
+            "grid key 'steps': value (('a', 1), ('b', 2)) is invalid: step 'a' is 1, "
+            "not a transformer or 'passthrough'",
+        ),
+        (
+            {"steps": [[["scale", "passthrough"]]]},
+            "grid key 'steps': value (('scale', 'passthrough'),) is invalid: the "
+            "last step 'scale' is 'passthrough', not a classifier",
+        ),
+        (
+            {"mlp": ["passthrough"]},
+            "grid key 'mlp': value 'passthrough' is invalid: the last step 'mlp'",
+        ),
+        (
+            {"verbose": [[]]},
+            "grid key 'verbose': value () is invalid: The 'verbose' parameter of "
+            "Pipeline",
+        ),
+    ],
+)
+def test_values_a_fit_would_refuse_fail_before_the_search(pipe, grid, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}") as info:
+        make_search(pipe, grid)
+    _one_line(info)
+
+
+def test_a_step_may_become_passthrough(pipe):
+    assert parse_grid({"scale": ["passthrough"]}, pipe) == {"scale": ["passthrough"]}
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """The DenseMLPClassifier fits started in this process."""
+    from sk_mnist.estimator import DenseMLPClassifier
+
+    started = []
+    fit = DenseMLPClassifier.fit
+
+    def counting_fit(self, *args, **kwargs):
+        started.append(self.get_params(deep=False))
+        return fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(DenseMLPClassifier, "fit", counting_fit)
+    return started
+
+
+def test_class_weight_naming_no_class_of_y_fails_before_any_fit(digits_uint8, fits):
+    X, y = digits_uint8
+    # JSON object keys are strings: "0" is not the class 0.
+    grid = '{"mlp__class_weight": [null, {"0": 2}], "mlp__epochs": [1]}'
+    search = make_search(make_mnist_pipeline(hidden_layer_sizes=(8,)), grid, cv=2)
+    with pytest.raises(ValueError) as info:
+        search.fit(X, y)
+    assert _one_line(info).startswith(
+        "grid key 'mlp__class_weight': value {'0': 2} is invalid: it weights "
+        "['0'], not classes of y, which are [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]"
+    )
+    assert fits == []
+
+
+def test_every_candidate_is_checked_before_any_fit(digits_uint8, fits):
+    X, y = digits_uint8
+    # A search made without parse_grid: its values are checked when fit starts.
+    search = ProgressGridSearchCV(
+        make_mnist_pipeline(hidden_layer_sizes=(8,), epochs=1),
+        {"mlp__batch_size": [256, 0]},
+        cv=2,
+    )
+    with pytest.raises(ValueError, match="^grid key 'mlp__batch_size': value 0 is"):
+        search.fit(X, y)
+    assert fits == []
+
+
+def test_when_every_fit_fails_the_error_says_why_on_its_first_line():
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_digits(return_X_y=True)
+    # Valid values one by one, refused together by fit only.
+    grid = {"solver": ["liblinear"], "l1_ratio": [0.5]}
+    search = ProgressGridSearchCV(LogisticRegression(), grid, cv=2)
+    with pytest.raises(ValueError) as info:
+        search.fit(X, y)
+    first = str(info.value).splitlines()[0]
+    assert first.startswith(
+        "all 2 fits of a round of the search failed, the first with ValueError: "
+    )
+    assert "liblinear" in first
+
+
+def test_count_fits_is_candidates_times_folds_plus_the_refit(pipe):
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import KFold
+    from sklearn.neighbors import KNeighborsClassifier
+
+    grid = {"mlp__batch_size": [64, 128, 256], "mlp__epochs": [1, 2]}
+    assert count_fits(make_search(pipe, grid)) == 6 * 3 + 1
+    assert count_fits(make_search(pipe, grid, cv=5)) == 6 * 5 + 1
+    assert count_fits(make_search(pipe, grid, n_iter=4)) == 4 * 3 + 1
+    assert count_fits(make_search(pipe, grid, n_iter=50)) == 6 * 3 + 1  # all of them
+    spread = {"mlp__learning_rate": {"loguniform": [1e-4, 1e-2]}}
+    assert count_fits(make_search(pipe, spread, n_iter=50)) == 50 * 3 + 1
+    X, y = load_digits(return_X_y=True)
+    knn = ProgressGridSearchCV(
+        KNeighborsClassifier(), {"n_neighbors": [1, 3, 5]}, cv=KFold(4), refit=False
+    )
+    assert count_fits(knn, X, y) == 3 * 4
+    splits = list(KFold(2).split(X))
+    knn.set_params(cv=splits, refit=True)
+    assert count_fits(knn, X, y) == 3 * 2 + 1
+    # what a fit then does: the same number
+    knn.fit(X, y)
+    assert len(knn.cv_results_["params"]) * knn.n_splits_ + 1 == 7
+    knn.set_params(cv=(split for split in splits))
+    with pytest.raises(ValueError, match="a generator of splits"):
+        count_fits(knn, X, y)
 
 
 def _progress(caplog):
@@ -311,12 +489,12 @@ def test_cli_search_with_an_unreachable_scheduler_exits_2(
 ):
     import socket
 
-    from sk_mnist import cli
+    from sk_mnist.cli import _search as cli_search
 
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    monkeypatch.setattr(cli, "SCHEDULER_TIMEOUT", "1s")
+    monkeypatch.setattr(cli_search, "SCHEDULER_TIMEOUT", "1s")
     out = tmp_path / "search"
     address = f"tcp://127.0.0.1:{port}"
     grid = json.dumps(TINY_GRID)
@@ -344,6 +522,20 @@ def _sample_csv(tmp_path):
         (["--grid", "{}"], "--grid: the grid must be a non-empty"),
         (["--grid", '{"mlp__epochs": [1]}', "--scoring", "acc"], "--scoring: unknown"),
         (["--grid", '{"mlp__epochs": [1]}', "--cv", "1"], "--cv: expected an integer"),
+        (
+            ["--grid", '{"mlp__epochs": [1], "mlp__epochs": [2]}'],
+            "'mlp__epochs' is given",
+        ),
+        (["--grid", '{"memory": ["cache"]}'], "--grid: grid key 'memory' is refused"),
+        (["--grid", '{"steps": [[["a", 1]]]}'], "--grid: grid key 'steps': value"),
+        (
+            ["--grid", '{"mlp__callbacks": [["x"]]}'],
+            "--grid: grid key 'mlp__callbacks': value ('x',) is invalid",
+        ),
+        (
+            ["--grid", '{"mlp__class_weight": [{"0": 2}], "mlp__epochs": [1]}'],
+            "grid key 'mlp__class_weight': value {'0': 2} is invalid: it weights",
+        ),
     ],
 )
 def test_cli_bad_search_input_exits_2_before_training(tmp_path, capsys, args, message):
