@@ -60,6 +60,11 @@ def _roundtrip(model, tmp_path, name="model.onnx"):
     return load_onnx(export_onnx(model, tmp_path / name))
 
 
+def _initializer(onnx_model, name):
+    (tensor,) = [t for t in onnx_model.graph.initializer if t.name == name]
+    return onnx.numpy_helper.to_array(tensor)
+
+
 def _assert_same_predictions(model, onnx_model, X):
     np.testing.assert_array_equal(onnx_model.predict(X), model.predict(X))
     np.testing.assert_allclose(
@@ -135,11 +140,17 @@ def test_scaling_is_in_the_graph_and_dropout_is_not(sample, tmp_path):
         random_state=1,
     ).fit(X, y)
     assert any(isinstance(la, keras.layers.Dropout) for la in pipe[-1].model_.layers)
-    ops = [node.op_type for node in to_onnx(pipe).graph.node]
-    assert ops == ["Div", "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax"] + [
+    onnx_model = to_onnx(pipe)
+    ops = [node.op_type for node in onnx_model.graph.node]
+    assert ops == ["Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax"] + [
         "ArgMax",
         "Gather",
     ]
+    kernel = pipe[-1].model_.get_layer("hidden_1").get_weights()[0]
+    np.testing.assert_array_equal(  # the scaling, folded into the first layer
+        _initializer(onnx_model, "hidden_1_kernel"),
+        (kernel.astype(np.float64) / 255).astype(np.float32),
+    )
     _assert_same_predictions(pipe, _roundtrip(pipe, tmp_path), X_test)
 
 
@@ -206,7 +217,11 @@ def test_passthrough_and_repeated_scalers_are_exported(digits, tmp_path):
             ("mlp", DenseMLPClassifier(**TINY, random_state=0)),
         ]
     ).fit(X, y)
-    assert [n.op_type for n in to_onnx(pipe).graph.node][:2] == ["Div", "Div"]
+    kernel = pipe[-1].model_.get_layer("hidden_1").get_weights()[0]
+    np.testing.assert_array_equal(
+        _initializer(to_onnx(pipe), "hidden_1_kernel"),
+        (kernel.astype(np.float64) / 255**2).astype(np.float32),
+    )
     _assert_same_predictions(pipe, _roundtrip(pipe, tmp_path), X)
 
 
