@@ -320,6 +320,10 @@ def verdicts(table, offline_rows_per_s):
     ]
 
 
+def _load():
+    return ", ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main(argv=None):
     args = parse_args(argv)
     from sk_mnist import load_model, make_mnist_pipeline, save_model
@@ -330,7 +334,7 @@ def main(argv=None):
     print(
         f"training a {hidden} network for {args.epochs} epochs on "
         f"{len(X_train)} sample digits; {args.clients} clients, "
-        f"{os.cpu_count()} CPUs, 127.0.0.1 only"
+        f"{os.cpu_count()} CPUs, 127.0.0.1 only; load average {_load()}"
     )
     pipe = make_mnist_pipeline(
         hidden_layer_sizes=hidden, epochs=args.epochs, random_state=0
@@ -351,6 +355,7 @@ def main(argv=None):
             for goal, measured, met in verdicts(table, offline):
                 print(f"  {'MET ' if met else 'MISS'} {goal}: {measured}")
                 failed |= not met
+    print(f"load average at the end: {_load()} (other processes share the CPUs)")
     return 1 if failed else 0
 
 

@@ -120,6 +120,27 @@ def test_json_instances_are_predicted_as_the_pipeline_does(client, model, X_test
     _check_answer(answer, model, X[:3] / 2.0)
 
 
+@pytest.mark.parametrize(
+    "layout",
+    ["default", "compact", "indented", "spaced", "other key", "exponents", "floats"],
+)
+def test_json_bodies_read_the_same_in_any_layout(client, model, X_test, layout):
+    X = X_test[:4].astype(np.float64)
+    doc = {"instances": X.tolist()}
+    body = {
+        "default": json.dumps(doc),
+        "compact": json.dumps(doc, separators=(",", ":")),
+        "indented": json.dumps(doc, indent=2),
+        "spaced": '\t{ "instances" :[ ' + json.dumps(X.tolist())[1:-1] + " ] }\n",
+        "other key": json.dumps({"signature_name": "serving_default", **doc}),
+        "exponents": json.dumps(doc).replace("255.0", "2.55e2").replace("0.0", "0e+0"),
+        "floats": json.dumps({"instances": (X / 7).tolist()}),
+    }[layout]
+    response = client.post("/predict", content=body, headers={"content-type": _JSON})
+    assert response.status_code == 200, response.text
+    _check_answer(response.json(), model, X / 7 if layout == "floats" else X)
+
+
 @pytest.mark.parametrize("labels", [True, False], ids=["labelled", "pixels-only"])
 @pytest.mark.parametrize("gz", [False, True], ids=["csv", "csv.gz"])
 def test_kaggle_csv_upload_and_body(

@@ -35,6 +35,8 @@ DEFAULT_MAX_BODY_BYTES = 10_000_000
 DEFAULT_MAX_ROWS = 10_000
 # Bodies smaller than this are parsed on the event loop; larger ones in a thread.
 _INLINE_BYTES = 64 * 1024
+# Answers of more rows than this are written in a thread too.
+_INLINE_ROWS = 64
 _PAGE_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -163,7 +165,9 @@ def _add_routes(app, served, page, max_rows, normalizer):
         except RequestError as err:
             return _error(err.status_code, err.detail)
         proba = await served.predict_proba(X)
-        return _answer(served, proba, extras)
+        if len(proba) <= _INLINE_ROWS:
+            return _answer(served, proba, extras)
+        return await run_in_threadpool(_answer, served, proba, extras)
 
     @app.get("/health", summary="The model served", response_model=HealthAnswer)
     async def health():
