@@ -5,15 +5,15 @@ sample, exports it with ``export_onnx`` and measures, in the same process
 and interleaved so that both see the same machine load:
 
 - throughput: ``predict_proba`` on 10,000 images (the sample's test images
-  ten times), best of ``--repeats`` runs, for the Keras pipeline and for
-  ``load_onnx``'s OnnxClassifier;
+  ten times), best of ``--repeats`` interleaved runs, for the Keras pipeline and
+  for ``load_onnx``'s OnnxClassifier;
 - single-image latency: ``predict_proba`` of one image, ``--calls`` calls
   each, median and 99th percentile.
 
 It prints the numbers and the ratios (goal: onnxruntime at least 2x the
 Keras throughput, single-image p99 under 1 ms). Usage::
 
-    python benchmarks/bench_export.py [--epochs 1] [--repeats 5] [--calls 2000]
+    python benchmarks/bench_export.py [--epochs 1] [--repeats 10] [--calls 2000]
         [--backend tensorflow|jax]
 """
 
@@ -24,14 +24,19 @@ import tempfile
 import time
 
 
-def best_seconds(function, repeats):
-    """Shortest wall time of ``repeats`` calls of ``function()``."""
-    times = []
+def best_seconds(predictors, X, repeats):
+    """Shortest wall time of each predictor on ``X``, calls interleaved.
+
+    Interleaving call by call lets both see the same machine load, which
+    matters on a shared machine; the minimum is the least disturbed run.
+    """
+    times = {name: [] for name in predictors}
     for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+        for name, predict in predictors.items():
+            start = time.perf_counter()
+            predict(X)
+            times[name].append(time.perf_counter() - start)
+    return {name: min(values) for name, values in times.items()}
 
 
 def latencies_ms(predictors, images, calls):
@@ -54,7 +59,7 @@ def percentile(values, q):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--calls", type=int, default=2000)
     parser.add_argument("--backend", default=None, help="KERAS_BACKEND to use")
     args = parser.parse_args()
@@ -84,23 +89,22 @@ def main():
     for predict in predictors.values():  # warm up: tracing, thread pools
         predict(X_big)
         predict(X_test[:1])
-    seconds = {}
-    for _ in range(2):  # alternate, so that both see the same load
-        for name, predict in predictors.items():
-            took = best_seconds(lambda p=predict: p(X_big), args.repeats)
-            seconds[name] = min(seconds.get(name, took), took)
+    load_before = os.getloadavg()[0]  # other jobs on the machine
+    seconds = best_seconds(predictors, X_big, args.repeats)
     lat = latencies_ms(predictors, X_test, args.calls)
+    load_after = os.getloadavg()[0]
 
     print(
         f"Keras {keras.__version__} ({keras.backend.backend()}), onnxruntime "
         f"{onnxruntime.__version__}, {os.cpu_count()} CPUs; default network "
         f"784-1024-512-256-10, {args.epochs} epoch(s) on 4,000 images; ONNX file "
         f"{size_mb:.1f} MB; same labels on the 1,000 test images: {agree}; "
-        f"max |p_onnx - p_keras| {max_diff:.1e}"
+        f"max |p_onnx - p_keras| {max_diff:.1e}; load average "
+        f"{load_before:.1f} before, {load_after:.1f} after"
     )
     print(
         f"\nthroughput, predict_proba on {len(X_big):,} images (best of "
-        f"{2 * args.repeats}):"
+        f"{args.repeats}, interleaved):"
     )
     for name in predictors:
         rate = len(X_big) / seconds[name]
