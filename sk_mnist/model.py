@@ -1,4 +1,4 @@
-"""Build the seed's Dense MLP as a plain Keras 3 model (no scikit-learn here).
+"""Build the homework's Dense MLP as a plain Keras 3 model (no scikit-learn here).
 
 Only ``keras`` and ``keras.ops``-free layers are used, so the model runs on
 every Keras 3 backend (``KERAS_BACKEND=tensorflow`` or ``jax``).
@@ -9,7 +9,12 @@ from numbers import Integral, Real
 
 import keras
 
-__all__ = ["build_dense_mlp", "ACTIVATIONS"]
+__all__ = ["build_dense_mlp", "ACTIVATIONS", "HOMEWORK_LAYERS"]
+
+#: Widths of the homework network's hidden layers, the default of
+#: :func:`~sk_mnist.build_dense_mlp` and of
+#: :class:`~sk_mnist.DenseMLPClassifier`'s ``hidden_layer_sizes``.
+HOMEWORK_LAYERS = (1024, 512, 256)
 
 #: Hidden-layer activations accepted by :func:`~sk_mnist.build_dense_mlp`.
 ACTIVATIONS = frozenset(
@@ -33,44 +38,55 @@ def _is_int(value):
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def _check_hidden_layer_sizes(hidden_layer_sizes, name="hidden_layer_sizes"):
+def _check_hidden_layer_sizes(hidden_layer_sizes):
     """Return ``hidden_layer_sizes`` as a tuple of ints, or raise ValueError.
 
     A single int means one hidden layer. Every width must be a positive
     integer: floats and booleans are refused rather than truncated.
-
-    Parameters
-    ----------
-    hidden_layer_sizes : int or sequence of int
-        The widths to check.
-    name : str, default="hidden_layer_sizes"
-        How the error message names the value.
-
-    Returns
-    -------
-    sizes : tuple of int
-        The widths.
     """
     sizes = hidden_layer_sizes
     sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
     if not all(_is_int(width) and width > 0 for width in sizes):
         raise ValueError(
-            f"{name} must hold positive integer widths, got {hidden_layer_sizes!r}."
+            "hidden_layer_sizes must hold positive integer widths, got "
+            f"{hidden_layer_sizes!r}."
         )
     return tuple(int(width) for width in sizes)
+
+
+def _check_args(n_features, n_classes, hidden_layer_sizes, activation, dropout, alpha):
+    """Raise ValueError naming the first invalid argument; return the widths."""
+    hidden_layer_sizes = _check_hidden_layer_sizes(hidden_layer_sizes)
+    if not (_is_int(n_features) and _is_int(n_classes)) or (
+        n_features < 1 or n_classes < 2
+    ):
+        raise ValueError(
+            f"n_features must be an integer >= 1 and n_classes one >= 2, got "
+            f"{n_features!r} and {n_classes!r}"
+        )
+    if activation not in ACTIVATIONS:
+        raise ValueError(
+            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
+        )
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if not (isinstance(alpha, Real) and math.isfinite(alpha) and alpha >= 0):
+        raise ValueError(f"alpha must be >= 0 and finite, got {alpha!r}")
+    return hidden_layer_sizes
 
 
 def build_dense_mlp(
     n_features,
     n_classes,
-    hidden_layer_sizes=(1024, 512, 256),
+    hidden_layer_sizes=HOMEWORK_LAYERS,
     *,
     activation="relu",
     dropout=0.0,
     alpha=0.0,
     seed=None,
+    check_input=True,
 ):
-    """Return the uncompiled Dense MLP of the seed recipe.
+    """Return the uncompiled Dense MLP of the homework.
 
     ``Input(n_features) -> [Dense(width, activation) -> Dropout] * k ->
     Dense(n_classes, softmax)``.
@@ -92,6 +108,11 @@ def build_dense_mlp(
         L2 penalty on the kernels of every Dense layer. 0 adds none.
     seed : int or None, default=None
         Seed for the weight initialisers and dropout masks.
+    check_input : bool, default=True
+        Check the arguments. :class:`~sk_mnist.DenseMLPClassifier` passes
+        False, having checked its parameters once already (as sklearn's
+        ``check_input`` arguments do); don't use it unless you know what
+        you're doing.
 
     Returns
     -------
@@ -105,22 +126,10 @@ def build_dense_mlp(
     >>> [layer.units for layer in model.layers if hasattr(layer, "units")]
     [32, 10]
     """
-    hidden_layer_sizes = _check_hidden_layer_sizes(hidden_layer_sizes)
-    if not (_is_int(n_features) and _is_int(n_classes)) or (
-        n_features < 1 or n_classes < 2
-    ):
-        raise ValueError(
-            f"n_features must be an integer >= 1 and n_classes one >= 2, got "
-            f"{n_features!r} and {n_classes!r}"
+    if check_input:
+        hidden_layer_sizes = _check_args(
+            n_features, n_classes, hidden_layer_sizes, activation, dropout, alpha
         )
-    if activation not in ACTIVATIONS:
-        raise ValueError(
-            f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
-    if not (isinstance(alpha, Real) and math.isfinite(alpha) and alpha >= 0):
-        raise ValueError(f"alpha must be >= 0 and finite, got {alpha!r}")
 
     # One SeedGenerator-free int per layer: distinct but reproducible streams.
     def layer_seed(i):

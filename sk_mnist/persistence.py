@@ -10,37 +10,38 @@
 (an int), the versions of sk_mnist, Keras, scikit-learn, scikeras and NumPy
 and the Keras backend that wrote it, the pipeline's own parameters, its steps
 in order (name, class, ``get_params(deep=False)``, explicit metadata requests
-and fitted attributes: ``n_features_in_``, ``feature_names_in_``,
-``classes_`` with its dtype, ``history_``, ``n_iter_``) and the SHA-256 of
-``model.keras``. Tuples are stored as ``{"__tuple__": [...]}`` and dicts as
+and the step's ``get_fitted_state()``) and the SHA-256 of ``model.keras``.
+Tuples are stored as ``{"__tuple__": [...]}`` and dicts as
 ``{"__items__": [[key, value], ...]}`` so that ``hidden_layer_sizes`` and
-integer-keyed ``class_weight`` come back as they were.
+integer-keyed ``class_weight`` come back as they were. The estimators say
+which fitted state they have and restore it themselves
+(``get_fitted_state`` / ``set_fitted_state``); this module only does the
+file format, the checksum and the safety checks.
 
 Why no pickle: unpickling (pickle, joblib) can run any code, so a pickled model
 from elsewhere is a program. :func:`~sk_mnist.load_model` only parses JSON, calls the
 constructors of the two known classes (:class:`~sk_mnist.PixelScaler`,
 :class:`~sk_mnist.DenseMLPClassifier`) with checked parameter names and
 values (NaN and infinity are refused), checks that the steps fit together,
-verifies the checksum, and lets Keras load the network in safe mode, which
-refuses ``Lambda`` layers holding Python code. Parameters JSON cannot hold (callback
-objects, callables) make :func:`~sk_mnist.save_model` raise ``ValueError``; a
-``RandomState`` ``random_state`` is saved as ``None`` with a warning and a note
-in the JSON (it only matters for refitting). Pickle and joblib still work for
-trusted files.
+verifies the checksum, checks the ``.keras`` archive's entries, sizes and
+declared weight shapes against limits before Keras allocates anything, and
+lets Keras load the network in safe mode, which refuses ``Lambda`` layers
+holding Python code. Parameters JSON cannot hold (callback objects,
+callables) make :func:`~sk_mnist.save_model` raise ``ValueError``; a
+``RandomState`` ``random_state`` is saved as ``None`` with a warning and a
+note in the JSON (it only matters for refitting). Pickle and joblib still
+work for trusted files.
 
 Saving is atomic: the directory is written and fsynced under a temporary name
 next to ``path`` and then renamed into place, so an interrupted save leaves any
 earlier model at ``path`` intact.
 """
 
-import contextlib
 import errno
 import hashlib
 import json
 import os
-import re
 import warnings
-import zipfile
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _dist_version
 from numbers import Integral, Real
@@ -54,13 +55,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from ._files import staged_folder
-from .estimator import _ROUTES, DenseMLPClassifier
+from ._keras_archive import load_keras_network
+from .estimator import DenseMLPClassifier
 from .preprocessing import PixelScaler
-
-try:  # Forces safe mode even after keras.config.enable_unsafe_deserialization().
-    from keras.src.saving.serialization_lib import SafeModeScope
-except ImportError:  # pragma: no cover
-    SafeModeScope = None
 
 __all__ = ["ModelFileError", "load_model", "save_model"]
 
@@ -69,8 +66,20 @@ FORMAT_VERSION = 1
 JSON_NAME = "sk_mnist.json"
 KERAS_NAME = "model.keras"
 _CLASSES = {"PixelScaler": PixelScaler, "DenseMLPClassifier": DenseMLPClassifier}
-_LABEL_KINDS = "biufUO"
 _REQUEST_METHODS = ("fit", "partial_fit", "score")
+
+# Limits on what load_model reads, checked before anything of that size is
+# allocated. Raise them (sk_mnist.persistence.MAX_MODEL_WEIGHTS = ...) to load
+# a larger model you trust.
+#: The most weights a loaded network may declare (the homework's has 1.5
+#: million; 100 million take 0.4 GB, and three times that with Adam's state).
+MAX_MODEL_WEIGHTS = 100_000_000
+#: The largest ``sk_mnist.json``, and ``config.json`` / ``metadata.json``
+#: inside ``model.keras``, in bytes.
+MAX_JSON_BYTES = 16 * 2**20
+#: The largest expansion of a compressed entry of ``model.keras`` (Keras
+#: stores its entries uncompressed, at ratio 1).
+MAX_COMPRESSION_RATIO = 20
 
 
 class ModelFileError(ValueError):
@@ -145,16 +154,6 @@ def _finite(text):
     return value
 
 
-def _is_str(value):
-    return isinstance(value, str)
-
-
-def _int(value, what):
-    if type(value) is not int or value < 0:
-        raise ValueError(f"{what} must be a non-negative int, got {value!r}")
-    return value
-
-
 def _sha256(path):
     digest = hashlib.sha256()
     with open(path, "rb") as f:
@@ -188,19 +187,10 @@ def _describe_step(name, est, notes):
             warnings.warn(notes[-1] + " (only affects refitting)", stacklevel=3)
             value = None
         params[key] = _to_json(value, f"{name}__{key}")
-    fitted = {"n_features_in_": int(est.n_features_in_)}
-    if hasattr(est, "feature_names_in_"):
-        fitted["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
-    if isinstance(est, DenseMLPClassifier):
-        classes = np.asarray(est.classes_)
-        kind = classes.dtype.kind
-        if kind not in _LABEL_KINDS or kind == "O" and not all(map(_is_str, classes)):
-            raise ValueError(f"Cannot save step {name!r}: unsupported labels {classes}")
-        fitted["classes_"] = {"dtype": classes.dtype.str, "values": classes.tolist()}
-        fitted["history_"] = {
-            str(k): [float(v) for v in vs] for k, vs in est.history_.items()
-        }
-        fitted["n_iter_"] = int(est.n_iter_)
+    try:
+        fitted = est.get_fitted_state()
+    except ValueError as err:
+        raise ValueError(f"Cannot save step {name!r}: {err}") from None
     routing = est.get_metadata_routing()
     requests = {}
     for method in _REQUEST_METHODS:
@@ -338,47 +328,20 @@ def _build_step(desc):
     if not isinstance(name, str) or cls is None:
         raise ValueError(f"unknown step class {cls_name!r} (known: {list(_CLASSES)})")
     params = {k: _from_json(v) for k, v in desc["params"].items()}
-    routed = tuple(f"{r}__" for r in _ROUTES) if cls is DenseMLPClassifier else ()
+    routes = getattr(cls, "_routing_prefixes", ())
+    routed = tuple(f"{route}__" for route in sorted(routes))
     allowed = cls().get_params(deep=False)
     unknown = [
         k for k in params if k not in allowed and not (routed and k.startswith(routed))
     ]
     if unknown:
         raise ValueError(f"unknown parameters {unknown} for {cls_name}")
-    est, fitted = cls(**params), desc["fitted"]
-    if cls is DenseMLPClassifier:  # PixelScaler has no parameters
-        try:
-            est._check_params()
-        except ValueError as err:  # sklearn's InvalidParameterError included
-            raise ValueError(f"step {name!r}: {err}") from None
-    est.n_features_in_ = _int(fitted["n_features_in_"], "n_features_in_")
-    if "feature_names_in_" in fitted:
-        names = fitted["feature_names_in_"]
-        if (
-            not all(isinstance(n, str) for n in names)
-            or len(names) != est.n_features_in_
-        ):
-            raise ValueError("feature_names_in_ must be n_features_in_ strings")
-        est.feature_names_in_ = np.asarray(names, dtype=object)
-    if cls is DenseMLPClassifier:
-        values, dtype = (
-            fitted["classes_"]["values"],
-            np.dtype(fitted["classes_"]["dtype"]),
-        )
-        classes = np.asarray(values, dtype=dtype)
-        if (
-            dtype.kind not in _LABEL_KINDS
-            or classes.ndim != 1
-            or len(classes) < 2
-            or classes.tolist() != values
-            or not np.all(classes[:-1] < classes[1:])
-        ):
-            raise ValueError("classes_ must be >= 2 sorted unique int or str labels")
-        est.classes_, est.n_classes_ = classes, len(classes)
-        est.history_ = {
-            str(k): [float(v) for v in vs] for k, vs in fitted["history_"].items()
-        }
-        est.n_iter_ = _int(fitted["n_iter_"], "n_iter_")
+    est = cls(**params)
+    try:
+        est._validate_params()  # sklearn's hook, as fit would call it
+    except ValueError as err:  # sklearn's InvalidParameterError included
+        raise ValueError(f"step {name!r}: {err}") from None
+    est.set_fitted_state(desc["fitted"])
     for method, requests in desc.get("metadata_request", {}).items():
         if method not in _REQUEST_METHODS or not all(
             isinstance(v, (bool, str)) for v in requests.values()
@@ -414,28 +377,6 @@ def _check_structure(steps):
                 f"step {name!r} has n_features_in_={est.n_features_in_} but step "
                 f"{prev!r} before it has {before.n_features_in_}"
             )
-
-
-def _keras_problem(err, limit=200):
-    """Keras' error in a few words: never its advice to load unsafely.
-
-    A refusal of safe mode becomes our own wording (Keras suggests passing
-    ``safe_mode=False``); any other message is cut to its first sentence of
-    its first line, and to ``limit`` characters, since Keras may append the
-    whole model config.
-    """
-    text = str(err)
-    if "safe_mode" in text or "unsafe_deserialization" in text:
-        what = "a Lambda layer" if "`Lambda` layer" in text else "Python code"
-        return (
-            f"refusing to load: the model contains {what}, which would run code "
-            "from the file"
-        )
-    lines = text.strip().splitlines() or [""]
-    first = re.split(r"(?<=\.)\s+(?=[A-Z])", lines[0].strip(), maxsplit=1)[0]
-    if len(first) > limit:
-        first = first[: limit - 3].rstrip() + "..."
-    return f"Keras could not load the model: {type(err).__name__}: {first}"
 
 
 def load_model(path):
@@ -495,6 +436,46 @@ def load_model(path):
     for file in (json_path, keras_path):
         if not file.is_file():
             raise _fail(file, "missing; is this an sk_mnist model directory?")
+    doc = _read_description(json_path)
+    try:
+        result, steps = _build_estimator(doc)
+    except KeyError as err:
+        raise _fail(
+            json_path, f"invalid model description: missing entry {err}"
+        ) from None
+    except (TypeError, ValueError, AttributeError) as err:
+        raise _fail(json_path, f"invalid model description: {err}") from None
+    except RecursionError:
+        raise _fail(json_path, "invalid model description: nested too deeply") from None
+    expected, actual = doc["model_sha256"], _sha256(keras_path)
+    if actual != expected:
+        msg = f"SHA-256 {actual[:12]}... is not {expected[:12]}... from {JSON_NAME}"
+        raise _fail(keras_path, f"{msg}: the file was modified or truncated")
+    (name, clf), fitted = steps[-1], doc["steps"][-1]["fitted"]
+    try:
+        network = load_keras_network(
+            keras_path,
+            n_features=clf.n_features_in_,
+            n_classes=clf.n_classes_,
+            max_weights=MAX_MODEL_WEIGHTS,
+            max_json_bytes=MAX_JSON_BYTES,
+            max_ratio=MAX_COMPRESSION_RATIO,
+        )
+    except ValueError as err:
+        raise _fail(keras_path, err) from None
+    try:
+        clf.set_fitted_state(fitted, model=network)
+    except ValueError as err:
+        raise _fail(json_path, f"step {name!r}: {err}") from None
+    return result
+
+
+def _read_description(json_path):
+    """``sk_mnist.json`` parsed, bounded, of a known format and version."""
+    size = json_path.stat().st_size
+    if size > MAX_JSON_BYTES:
+        msg = f"{size:,} bytes, more than MAX_JSON_BYTES ({MAX_JSON_BYTES:,})"
+        raise _fail(json_path, f"{msg}; a model description is far smaller")
     try:
         with open(json_path, encoding="utf-8") as f:
             doc = json.load(f, parse_constant=_refuse_constant, parse_float=_finite)
@@ -511,57 +492,33 @@ def load_model(path):
     if version > FORMAT_VERSION:
         msg = f"format version {version} is newer than {FORMAT_VERSION}; upgrade"
         raise _fail(json_path, f"{msg} sk_mnist (this is {__version__})")
-    try:
-        kind, steps = doc["kind"], [_build_step(step) for step in doc["steps"]]
-        if kind not in ("pipeline", "classifier") or not steps:
-            raise ValueError(f"invalid kind {kind!r} or no steps")
-        if kind == "classifier" and len(steps) != 1:
-            raise ValueError("a saved classifier has exactly one step")
-        _check_structure(steps)
-        if kind == "pipeline":
-            params = {k: _from_json(v) for k, v in doc["pipeline_params"].items()}
-            allowed = set(Pipeline([("x", "passthrough")]).get_params(deep=False))
-            if set(params) - (allowed - {"steps"}):
-                raise ValueError(
-                    f"unknown Pipeline parameters {sorted(set(params) - allowed)}"
-                )
-            if params.get("memory") is not None:
-                raise ValueError(
-                    "pipeline parameter 'memory' must be null: joblib would "
-                    "unpickle files from that cache folder on a refit"
-                )
-            result = Pipeline(steps, **params)
-            result._validate_params()
-        else:
-            result = steps[0][1]
-        expected = doc["model_sha256"]
-        if not isinstance(expected, str):
-            raise ValueError("model_sha256 must be a string")
-    except KeyError as err:
-        raise _fail(
-            json_path, f"invalid model description: missing entry {err}"
-        ) from None
-    except (TypeError, ValueError, AttributeError) as err:
-        raise _fail(json_path, f"invalid model description: {err}") from None
-    except RecursionError:
-        raise _fail(json_path, "invalid model description: nested too deeply") from None
-    actual = _sha256(keras_path)
-    if actual != expected:
-        msg = f"SHA-256 {actual[:12]}... is not {expected[:12]}... from {JSON_NAME}"
-        raise _fail(keras_path, f"{msg}: the file was modified or truncated")
-    if not zipfile.is_zipfile(keras_path):
-        raise _fail(keras_path, "not a .keras (zip) file")
-    try:
-        with SafeModeScope(True) if SafeModeScope else contextlib.nullcontext():
-            network = keras.saving.load_model(keras_path, compile=True, safe_mode=True)
-    except Exception as err:
-        raise _fail(keras_path, _keras_problem(err)) from None
-    clf = steps[-1][1]
-    shapes = (
-        getattr(network, "input_shape", None),
-        getattr(network, "output_shape", None),
-    )
-    if shapes != ((None, clf.n_features_in_), (None, max(clf.n_classes_, 2))):
-        raise _fail(keras_path, f"network shapes {shapes} do not fit {JSON_NAME}")
-    clf.model_ = network
-    return result
+    return doc
+
+
+def _build_estimator(doc):
+    """The unfitted-network estimator ``doc`` describes, and its steps."""
+    kind, steps = doc["kind"], [_build_step(step) for step in doc["steps"]]
+    if kind not in ("pipeline", "classifier") or not steps:
+        raise ValueError(f"invalid kind {kind!r} or no steps")
+    if kind == "classifier" and len(steps) != 1:
+        raise ValueError("a saved classifier has exactly one step")
+    _check_structure(steps)
+    if kind == "pipeline":
+        params = {k: _from_json(v) for k, v in doc["pipeline_params"].items()}
+        allowed = set(Pipeline([("x", "passthrough")]).get_params(deep=False))
+        if set(params) - (allowed - {"steps"}):
+            raise ValueError(
+                f"unknown Pipeline parameters {sorted(set(params) - allowed)}"
+            )
+        if params.get("memory") is not None:
+            raise ValueError(
+                "pipeline parameter 'memory' must be null: joblib would "
+                "unpickle files from that cache folder on a refit"
+            )
+        result = Pipeline(steps, **params)
+        result._validate_params()
+    else:
+        result = steps[0][1]
+    if not isinstance(doc["model_sha256"], str):
+        raise ValueError("model_sha256 must be a string")
+    return result, steps

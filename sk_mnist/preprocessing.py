@@ -1,8 +1,10 @@
-"""PixelScaler: the seed recipe's ``x / 255`` as a scikit-learn transformer."""
+"""PixelScaler: the homework's ``x / 255`` as a scikit-learn transformer."""
 
 import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from ._fitted_state import input_attributes, input_state
 
 __all__ = ["PixelScaler"]
 
@@ -28,7 +30,7 @@ def _check_pixel_range(X, where):
 class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     """Scale grey levels from 0-255 to ``float32`` values in [0, 1].
 
-    The seed recipe's ``x_train / 255`` as a stateless transformer: ``fit``
+    The homework's ``x_train / 255`` as a stateless transformer: ``fit``
     only records the input's shape (``n_features_in_``, and
     ``feature_names_in_`` for DataFrames) so that it can check later inputs.
     Values outside 0-255, NaN or infinity raise ``ValueError``.
@@ -53,6 +55,8 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
     >>> PixelScaler().fit_transform(X)
     array([[0. , 0.2, 1. ]], dtype=float32)
     """
+
+    _parameter_constraints = {}  # no parameters; sklearn's hook still works
 
     def fit(self, X, y=None):
         """Check ``X`` and record its number of features.
@@ -139,6 +143,62 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
                 f"expecting {self.n_features_in_} features as input."
             )
         return np.multiply(X, np.float32(_MAX_PIXEL), dtype=np.float32)
+
+    def get_fitted_state(self):
+        """The fitted attributes as plain JSON values.
+
+        Returns
+        -------
+        state : dict
+            ``n_features_in_``, and ``feature_names_in_`` when fitted on a
+            DataFrame with string column names.
+
+        Raises
+        ------
+        sklearn.exceptions.NotFittedError
+            If the transformer is not fitted.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_mnist import PixelScaler
+        >>> state = PixelScaler().fit(np.zeros((2, 784))).get_fitted_state()
+        >>> state
+        {'n_features_in_': 784}
+        >>> PixelScaler().set_fitted_state(state).n_features_in_
+        784
+        """
+        check_is_fitted(self)
+        return input_state(self)
+
+    def set_fitted_state(self, state, model=None):
+        """Restore the fitted attributes from :meth:`get_fitted_state`'s dict.
+
+        Parameters
+        ----------
+        state : dict
+            As returned by :meth:`get_fitted_state`; every entry is checked
+            before anything is set.
+        model : None
+            PixelScaler has no network; accepted for symmetry with
+            :meth:`~sk_mnist.DenseMLPClassifier.set_fitted_state`.
+
+        Returns
+        -------
+        self : PixelScaler
+            The fitted transformer.
+
+        Raises
+        ------
+        ValueError
+            Naming the missing or invalid entry.
+        """
+        if model is not None:
+            raise ValueError("PixelScaler has no network: model must be None")
+        attributes = input_attributes(state)
+        vars(self).pop("feature_names_in_", None)
+        vars(self).update(attributes)
+        return self
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,6 +3,7 @@
 Runs under every Keras backend (tests/test_backends.py reruns it with JAX).
 """
 
+import json
 import os
 import pickle
 
@@ -97,6 +98,7 @@ def test_homework_recipe_is_one_parameter_set_away():
         ("hidden_layer_sizes", (10, -3)),
         ("hidden_layer_sizes", (0,)),
         ("hidden_layer_sizes", (10.5,)),
+        ("hidden_layer_sizes", (10**20,)),  # was "Can't convert ... to Tensor"
         ("dropout", 1.0),
         ("dropout", -0.1),
         ("alpha", -1.0),
@@ -501,10 +503,12 @@ def test_only_the_ratios_of_sample_weights_matter(digits):
 
 
 def test_sample_weight_only_on_held_out_samples_is_refused():
+    from sk_mnist._training import unit_mean
+
     # What early stopping's hold-out leaves of weights that sum to zero.
     with pytest.raises(ValueError, match="No training sample has any weight"):
-        DenseMLPClassifier._unit_mean(np.zeros(3))
-    np.testing.assert_array_equal(DenseMLPClassifier._unit_mean(np.ones(3)), 1.0)
+        unit_mean(np.zeros(3))
+    np.testing.assert_array_equal(unit_mean(np.ones(3)), 1.0)
 
 
 def test_grid_search_over_width_and_batch_size(digits):
@@ -637,7 +641,7 @@ def _rss_mib():
 def test_consecutive_fits_do_not_keep_earlier_weights(digits):
     # A 2048-2048 layer is 16 MiB of weights, 48 MiB with Adam's two slots:
     # on TensorFlow, every fit used to leave all of it behind (see
-    # sk_mnist/_tf_memory.py), ~50 MiB more after each fit, without end.
+    # sk_mnist/_keras_runtime.py), ~50 MiB more after each fit, without end.
     # Allocators keep some freed buffers for reuse (on JAX, RSS rises by up
     # to ~20 MiB a fit over the first few fits, then levels off), so only
     # the second half of the fits is judged.
@@ -651,12 +655,12 @@ def test_consecutive_fits_do_not_keep_earlier_weights(digits):
 
 
 def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
-    import sk_mnist.estimator
+    import sk_mnist._training
 
     X, y, X_test, _ = digits
     fixed = make_mnist_pipeline(**TINY).fit(X, y)
     monkeypatch.setattr(
-        sk_mnist.estimator, "skip_single_replica_all_reduce", lambda opt: False
+        sk_mnist._training, "skip_single_replica_all_reduce", lambda opt: False
     )
     keras_own = make_mnist_pipeline(**TINY).fit(X, y)
     optimizer = fixed[-1].model_.optimizer
@@ -705,3 +709,125 @@ def test_grid_search_tunes_routed_callback_parameters(digits):
     (stopper,) = grid.best_estimator_._fit_callbacks
     assert isinstance(stopper, keras.callbacks.EarlyStopping)
     assert stopper.patience == grid.best_params_["callbacks__patience"]
+
+
+# ------------------------------------------------------------ diverged fits
+def test_a_diverged_fit_raises_and_leaves_the_estimator_unfitted(digits):
+    # It used to end silently and predict class 0 everywhere (NaN weights).
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**{**TINY, "learning_rate": 1e308})
+    match = (
+        r"training diverged in epoch 1: the loss became nan; lower "
+        r"learning_rate \(1e\+308\).*the estimator is left unfitted"
+    )
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X / 255, y)
+    assert not hasattr(clf, "model_") and not hasattr(clf, "classes_")
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        clf.predict(X / 255)
+
+
+@pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
+def test_a_diverged_continued_fit_keeps_the_network_it_started_from(digits, how):
+    X, y, X_test, _ = digits
+    clf = DenseMLPClassifier(**{**TINY, "warm_start": True}).fit(X / 255, y)
+    proba, history = clf.predict_proba(X_test / 255), dict(clf.history_)
+    clf.set_params(learning_rate=1e308)
+    match = "training diverged in epoch 1.*left as it was before this call"
+    with pytest.raises(ValueError, match=match):
+        clf.fit(X / 255, y) if how == "warm_start" else clf.partial_fit(X / 255, y)
+    np.testing.assert_array_equal(clf.predict_proba(X_test / 255), proba)
+    assert clf.history_ == history and clf.n_iter_ == 3
+    # The optimizer's state was restored too: training goes on as before.
+    clf.set_params(learning_rate=TINY["learning_rate"]).partial_fit(X / 255, y)
+    assert np.isfinite(clf.history_["loss"][-1]) and clf.n_iter_ == 4
+
+
+def test_training_stops_at_the_first_non_finite_loss(digits):
+    from sk_mnist._training import StopOnNonFiniteLoss
+
+    X, y, _, _ = digits
+    seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(epoch)
+
+    clf = DenseMLPClassifier(
+        **{**TINY, "learning_rate": 1e308, "epochs": 5}, callbacks=[Count()]
+    )
+    with pytest.raises(ValueError, match="diverged in epoch 1"):
+        clf.fit(X / 255, y)
+    assert seen == [0]  # not five epochs of NaN
+    assert StopOnNonFiniteLoss.async_safe  # does not make Keras wait per batch
+
+
+def test_out_of_memory_names_the_network_size(digits, monkeypatch):
+    X, y, _, _ = digits
+    # What TensorFlow raises for a width that does not fit (measured with
+    # hidden_layer_sizes=(2**31 - 1,): "OOM when allocating tensor ...").
+    oom = type("ResourceExhaustedError", (Exception,), {})
+
+    def fail(*args, **kwargs):
+        raise oom("{{function_node x}} OOM when allocating tensor with shape[64,9]")
+
+    monkeypatch.setattr(keras.Model, "fit", fail)
+    clf = DenseMLPClassifier(**{**TINY, "hidden_layer_sizes": (9,)})
+    match = (
+        r"out of memory building or training the network of "
+        r"hidden_layer_sizes=\(9,\) \(685 weights\) at batch_size=64; try "
+        r"smaller hidden_layer_sizes or batch_size \(OOM when allocating"
+    )
+    with pytest.raises(MemoryError, match=match):
+        clf.fit(X / 255, y)
+    assert not hasattr(clf, "model_")
+
+
+def test_callbacks_that_are_not_callbacks_are_refused_at_fit(digits):
+    X, y, _, _ = digits
+    for params in [{"callbacks": ["x"]}, {"predict__callbacks": "x"}]:
+        clf = DenseMLPClassifier(**TINY, **params)
+        with pytest.raises(ValueError, match=f"'{next(iter(params))}' parameter"):
+            clf.fit(X[:50] / 255, y[:50])
+
+
+# ------------------------------------------------------------- fitted state
+def test_fitted_state_round_trips_and_keeps_the_network_record(digits):
+    X, y, X_test, _ = digits
+    clf = DenseMLPClassifier(**{**TINY, "warm_start": True}).fit(X / 255, y)
+    state = clf.get_fitted_state()
+    assert json.loads(json.dumps(state)) == state  # plain JSON values
+    assert state["network_params"]["hidden_layer_sizes"] == [16]
+    copy = DenseMLPClassifier(**{**TINY, "warm_start": True})
+    assert copy.set_fitted_state(state) is copy
+    assert not hasattr(copy, "model_")  # no network given: not fitted
+    copy.set_fitted_state(state, model=clf.model_)
+    np.testing.assert_array_equal(
+        copy.predict_proba(X_test / 255), clf.predict_proba(X_test / 255)
+    )
+    assert copy.history_ == clf.history_ and copy.n_iter_ == 3
+    copy.set_params(activation="tanh")
+    with pytest.raises(ValueError, match="built with activation='relu'"):
+        copy.fit(X / 255, y)
+
+
+def test_set_fitted_state_refuses_a_network_the_state_does_not_describe(digits):
+    X, y, _, _ = digits
+    clf = DenseMLPClassifier(**TINY).fit(X / 255, y)
+    other = DenseMLPClassifier(**{**TINY, "hidden_layer_sizes": (8,)}).fit(X / 255, y)
+    with pytest.raises(ValueError, match=r"hidden_layer_sizes=\(16,\) does not"):
+        DenseMLPClassifier().set_fitted_state(clf.get_fitted_state(), other.model_)
+    state = {**clf.get_fitted_state(), "n_iter_": -1}
+    with pytest.raises(ValueError, match="n_iter_ must be a non-negative int"):
+        DenseMLPClassifier().set_fitted_state(state)
+    with pytest.raises(ValueError, match="missing entry 'classes_'"):
+        DenseMLPClassifier().set_fitted_state({"n_features_in_": 64})
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        DenseMLPClassifier().get_fitted_state()
+
+
+def test_the_homework_layers_are_written_once():
+    from sk_mnist.model import HOMEWORK_LAYERS
+
+    assert DenseMLPClassifier().hidden_layer_sizes is HOMEWORK_LAYERS
+    assert HOMEWORK_PARAMS["hidden_layer_sizes"] is HOMEWORK_LAYERS

@@ -1,4 +1,4 @@
-"""build_dense_mlp: the seed's Keras network from plain parameters."""
+"""build_dense_mlp: the homework's Keras network from plain parameters."""
 
 import keras
 import numpy as np
@@ -11,7 +11,7 @@ def _dense_layers(model):
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)]
 
 
-def test_seed_architecture():
+def test_homework_architecture():
     model = build_dense_mlp(784, 10)
     dense = _dense_layers(model)
     assert [layer.units for layer in dense] == [1024, 512, 256, 10]
@@ -63,3 +63,16 @@ def test_invalid_arguments(kwargs, message):
     params = {"n_features": 4, "n_classes": 3, **kwargs}
     with pytest.raises(ValueError, match=message):
         build_dense_mlp(**params)
+
+
+def test_unchecked_build_is_the_same_network():
+    # DenseMLPClassifier checks its parameters once and builds unchecked.
+    checked = build_dense_mlp(20, 3, (8,), dropout=0.1, alpha=1e-3, seed=1)
+    unchecked = build_dense_mlp(
+        20, 3, (8,), dropout=0.1, alpha=1e-3, seed=1, check_input=False
+    )
+    assert checked.get_config() == unchecked.get_config()
+    X = np.random.default_rng(0).random((5, 20)).astype(np.float32)
+    np.testing.assert_array_equal(
+        checked.predict(X, verbose=0), unchecked.predict(X, verbose=0)
+    )

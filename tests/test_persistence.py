@@ -19,8 +19,14 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
+import sk_mnist.persistence
 from sk_mnist import DenseMLPClassifier, make_mnist_pipeline
 from sk_mnist.persistence import ModelFileError, load_model, save_model
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10: read the installed package's metadata
+    tomllib = None
 
 PARAMS = dict(hidden_layer_sizes=(16,), epochs=2, batch_size=64, random_state=0)
 WORDS = np.array("zero one two three four five six seven eight nine".split())
@@ -419,34 +425,74 @@ def test_not_a_zip_file(saved):
         load_model(saved)
 
 
-@pytest.mark.parametrize("inject", ["module", "layer"])
-def test_keras_failure_is_short_model_file_error(saved, inject):
-    # A rewritten config.json (checksum updated too): Keras' message quotes the
-    # whole config, over a kilobyte and several lines.
+def _rewrite_config(saved, edit):
+    """Rewrite model.keras's config.json with ``edit`` (checksum updated too)."""
     path = saved / "model.keras"
     with zipfile.ZipFile(path) as z:
         files = {name: z.read(name) for name in z.namelist()}
     config = json.loads(files["config.json"])
-    target = config if inject == "module" else config["config"]["layers"][1]
-    # registered_name too: Keras looks it up first, and once scikeras has
-    # pickled a model in this process, ">Functional" is registered and would
-    # load the model whatever its module and class_name say.
-    target.update(
-        module="subprocess", class_name="Popen", registered_name="subprocess>Popen"
-    )
+    edit(config)
     files["config.json"] = json.dumps(config).encode()
     with zipfile.ZipFile(path, "w") as z:
         for name, data in files.items():
             z.writestr(name, data)
     _rewrite_json(saved, model_sha256=_sha(path))
-    with pytest.raises(ModelFileError, match="model.keras: Keras could not load") as e:
-        load_model(saved)
-    message = str(e.value)
-    assert "\n" not in message
-    assert len(message) < len(str(path)) + 260
 
 
-def test_lambda_layer_refused_by_safe_mode(saved, tmp_path, monkeypatch):
+def _skip_archive_checks(monkeypatch):
+    """Let Keras see the archive, to test its own refusals behind ours."""
+    import sk_mnist._keras_archive
+
+    monkeypatch.setattr(sk_mnist._keras_archive, "check_keras_archive", _nothing)
+
+
+def _nothing(*args, **kwargs):
+    return None
+
+
+# registered_name too: Keras looks it up first, and once scikeras has pickled a
+# model in this process, ">Functional" is registered and would load the model
+# whatever its module and class_name said.
+_POPEN = dict(
+    module="subprocess", class_name="Popen", registered_name="subprocess>Popen"
+)
+
+
+@pytest.mark.parametrize(
+    "inject, ours",
+    [
+        ("module", "config.json does not describe a Functional model"),
+        ("layer", "config.json: layer 1: unexpected layer class 'Popen'"),
+        ("activation", None),  # a structure sk_mnist writes: Keras refuses it
+    ],
+)
+def test_keras_failure_is_short_model_file_error(saved, monkeypatch, inject, ours):
+    # A rewritten config.json: Keras' message quotes the whole config, over a
+    # kilobyte and several lines.
+    def edit(config):
+        if inject == "module":
+            config.update(_POPEN)
+        elif inject == "layer":
+            config["config"]["layers"][1].update(_POPEN)
+        else:
+            config["config"]["layers"][1]["config"]["activation"] = {
+                **_POPEN,
+                "config": {"args": ["true"]},
+            }
+
+    _rewrite_config(saved, edit)
+    for check in ["ours", "keras"]:
+        if check == "keras":
+            _skip_archive_checks(monkeypatch)
+        expected = ours if check == "ours" and ours else "Keras could not load"
+        with pytest.raises(ModelFileError, match=f"model.keras: {expected}") as e:
+            load_model(saved)
+        message = str(e.value)
+        assert "\n" not in message
+        assert len(message) < len(str(saved / "model.keras")) + 260
+
+
+def test_lambda_layer_refused_before_and_by_safe_mode(saved, tmp_path, monkeypatch):
     from keras.src.saving.serialization_lib import SafeModeScope
 
     marker = tmp_path / "lambda_ran"
@@ -463,12 +509,17 @@ def test_lambda_layer_refused_by_safe_mode(saved, tmp_path, monkeypatch):
     keras.Model(inputs, touch(inputs)).save(saved / "model.keras")
     marker.unlink()  # building the model ran the lambda once
     _rewrite_json(saved, model_sha256=_sha(saved / "model.keras"))
+    # sk_mnist refuses any layer it never writes, before Keras reads the file.
+    with pytest.raises(ModelFileError, match="unexpected layer class 'Lambda'"):
+        load_model(saved)
+    # Behind that, Keras' safe mode refuses the code, in our words...
+    _skip_archive_checks(monkeypatch)
     match = "model.keras: refusing to load: the model contains a Lambda layer"
     with pytest.raises(ModelFileError, match=match) as info:
         load_model(saved)
     assert "safe_mode" not in str(info.value)
     assert "unsafe" not in str(info.value)
-    # Even when the caller has switched Keras' safe mode off.
+    # ... even when the caller has switched Keras' safe mode off.
     with SafeModeScope(safe_mode=False), pytest.raises(ModelFileError):
         load_model(saved)
     assert not marker.exists()
@@ -503,3 +554,358 @@ def test_model_saved_by_format_version_1_still_loads():
     np.testing.assert_allclose(model.predict_proba(X_test[:20]), expected, atol=1e-6)
     assert model[-1].hidden_layer_sizes == (16,)
     assert model[-1].n_iter_ == 2
+
+
+# --------------------------------------------------- the network's build record
+# What a warm start may not change, with a value to change it to.
+NETWORK_CHANGES = {
+    "hidden_layer_sizes": (8,),
+    "activation": "tanh",
+    "optimizer": "sgd",
+    "dropout": 0.25,
+    "alpha": 1e-3,
+}
+
+
+@pytest.fixture(scope="module")
+def saved_for_warm_start(digits, tmp_path_factory):
+    """A warm-startable classifier (16 units), saved."""
+    X, y = digits
+    clf = DenseMLPClassifier(**{**PARAMS, "epochs": 1}, warm_start=True)
+    path = tmp_path_factory.mktemp("warm") / "clf"
+    save_model(clf.fit(X[:200] / 255, y[:200]), path)
+    return path
+
+
+def _network_record(path):
+    doc = json.loads((path / "sk_mnist.json").read_text())
+    return doc["steps"][-1]["fitted"]["network_params"]
+
+
+@pytest.mark.parametrize("name, value", list(NETWORK_CHANGES.items()))
+def test_warm_start_after_load_refuses_a_changed_network(
+    saved_for_warm_start, digits, tmp_path, name, value
+):
+    # load_model used to drop the record of the network's build parameters:
+    # a warm-started fit or partial_fit with a changed parameter then kept
+    # training the old network, and saving wrote JSON describing a network
+    # model.keras does not hold.
+    X, y = digits[0][:200] / 255, digits[1][:200]
+    loaded = load_model(saved_for_warm_start)
+    before = loaded.predict_proba(X)
+    loaded.set_params(**{name: value})
+    with pytest.raises(ValueError, match=f"built with {name}=.*warm_start=False"):
+        loaded.fit(X, y)
+    with pytest.raises(ValueError, match=f"built with {name}="):
+        loaded.partial_fit(X, y)
+    assert loaded.n_iter_ == 1
+    np.testing.assert_array_equal(loaded.predict_proba(X), before)
+    # Saved again, the record still describes the network in model.keras.
+    save_model(loaded, tmp_path / "again")
+    assert _network_record(tmp_path / "again") == _network_record(saved_for_warm_start)
+    reloaded = load_model(tmp_path / "again")
+    assert reloaded.get_params()[name] == value
+    with pytest.raises(ValueError, match=f"built with {name}="):
+        reloaded.fit(X, y)
+    with pytest.raises(ValueError, match=f"built with {name}="):
+        reloaded.partial_fit(X, y)
+    # Parameters that do not shape the network may change.
+    reloaded.set_params(**{name: load_model(saved_for_warm_start).get_params()[name]})
+    reloaded.set_params(batch_size=32, learning_rate=0.05).partial_fit(X, y)
+    assert reloaded.n_iter_ == 2
+
+
+def test_saved_record_is_the_built_network(saved_for_warm_start):
+    assert _network_record(saved_for_warm_start) == {
+        "hidden_layer_sizes": [16],
+        "activation": "relu",
+        "dropout": 0.0,
+        "alpha": 0.0,
+        "optimizer": "adam",
+    }
+
+
+def _as_format_1(path, **params):
+    """Rewrite ``path``'s JSON as format version 1 wrote it (no record)."""
+    doc = json.loads((path / "sk_mnist.json").read_text())
+    doc["steps"][-1]["fitted"].pop("network_params", None)
+    doc["steps"][-1]["params"].update(
+        {
+            k: {"__tuple__": list(v)} if isinstance(v, tuple) else v
+            for k, v in params.items()
+        }
+    )
+    (path / "sk_mnist.json").write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("name, value", list(NETWORK_CHANGES.items()))
+def test_format_1_params_that_describe_another_network_are_refused(
+    saved_for_warm_start, tmp_path, name, value
+):
+    # A format-1 file records no build parameters: they are taken from the
+    # parameters, which must then describe the network model.keras holds
+    # (a file re-saved after the bug above would not).
+    path = tmp_path / "m"
+    save_model(load_model(saved_for_warm_start), path)
+    _as_format_1(path)
+    assert load_model(path)._network_params["hidden_layer_sizes"] == (16,)
+    _as_format_1(path, **{name: value})
+    match = rf"sk_mnist.json: step 'mlp': {name}=.* does not describe the Keras net"
+    with pytest.raises(ModelFileError, match=match) as info:
+        load_model(path)
+    assert "\n" not in str(info.value)
+
+
+def test_a_record_that_describes_another_network_is_refused(
+    saved_for_warm_start, tmp_path
+):
+    path = tmp_path / "m"
+    save_model(load_model(saved_for_warm_start), path)
+    doc = json.loads((path / "sk_mnist.json").read_text())
+    doc["steps"][-1]["fitted"]["network_params"]["hidden_layer_sizes"] = [8]
+    (path / "sk_mnist.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match=r"hidden_layer_sizes=\(8,\) does not"):
+        load_model(path)
+    doc["steps"][-1]["fitted"]["network_params"]["activation"] = "os.system"
+    (path / "sk_mnist.json").write_text(json.dumps(doc))
+    with pytest.raises(ModelFileError, match="unknown activation 'os.system'"):
+        load_model(path)
+
+
+def test_format_1_fixture_keeps_its_network_record():
+    here = os.path.join(os.path.dirname(__file__), "data", "model_v1")
+    model = load_model(here)
+    from sk_mnist.datasets import load_sample
+
+    (X, y), _ = load_sample()
+    model.set_params(mlp__warm_start=True, mlp__hidden_layer_sizes=(32,))
+    with pytest.raises(ValueError, match=r"built with hidden_layer_sizes=\(16,\)"):
+        model.fit(X[:100], y[:100])
+
+
+# ------------------------------------------------ parameters that fail late
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("callbacks", ["x"]),
+        ("fit__callbacks", ["x"]),
+        ("predict__callbacks", "x"),
+        ("predict__batch_size", "x"),
+        ("predict__verbose", 7),
+    ],
+)
+def test_parameters_that_would_fail_at_predict_are_refused(saved, param, value):
+    # "callbacks": ["x"] loaded, then evaluate and predict crashed inside Keras.
+    steps = json.loads((saved / "sk_mnist.json").read_text())["steps"]
+    steps[1]["params"][param] = value
+    _rewrite_json(saved, steps=steps)
+    match = rf"sk_mnist.json: .*step 'mlp': The '{param}' parameter of Dense"
+    with pytest.raises(ModelFileError, match=match):
+        load_model(saved)
+
+
+# ------------------------------------------------------- resource bounds
+def _rewrite_archive(saved, files):
+    """Write model.keras from ``files`` ({name: bytes or (bytes, method)})."""
+    path = saved / "model.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in files.items():
+            data, method = (
+                data if isinstance(data, tuple) else (data, zipfile.ZIP_STORED)
+            )
+            z.writestr(name, data, compress_type=method)
+    _rewrite_json(saved, model_sha256=_sha(path))
+
+
+def _archive(saved):
+    with zipfile.ZipFile(saved / "model.keras") as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.fixture
+def keras_must_not_load(monkeypatch):
+    """Fail the test if Keras is asked to load the network."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Keras was asked to load the model")
+
+    monkeypatch.setattr(keras.saving, "load_model", refuse)
+
+
+def test_unexpected_archive_entries_are_refused(saved, keras_must_not_load):
+    # 20 extra "asset" entries made Keras write 4.8 GB to the temporary folder.
+    files = _archive(saved)
+    files.update({f"assets/{i}.bin": b"\0" * 100 for i in range(20)})
+    _rewrite_archive(saved, files)
+    match = r"model.keras: unexpected archive entries 'assets/0.bin'.* and 17 more"
+    with pytest.raises(ModelFileError, match=match):
+        load_model(saved)
+
+
+def test_missing_and_repeated_archive_entries_are_refused(saved, keras_must_not_load):
+    files = _archive(saved)
+    del files["metadata.json"]
+    _rewrite_archive(saved, files)
+    with pytest.raises(ModelFileError, match="archive entries .* once each"):
+        load_model(saved)
+
+
+def _declare_width(config, units):
+    """Make the hidden layer of a (16,) network ``units`` wide in config.json."""
+    layers = config["config"]["layers"]
+    layers[1]["config"]["units"] = units
+    layers[2]["build_config"]["input_shape"] = [None, units]
+
+
+def test_declared_weights_are_bounded_before_keras_allocates(
+    saved, keras_must_not_load, monkeypatch
+):
+    # A 176 KB folder declaring Dense(1_300_000) peaked at 13.3 GB on load.
+    _rewrite_config(saved, lambda config: _declare_width(config, 1_600_000))
+    match = r"config.json declares 120,000,010 weights, more than the limit"
+    with pytest.raises(ModelFileError, match=match):
+        load_model(saved)
+    # Under a higher limit, the weights file is far too small to hold them.
+    monkeypatch.setattr(sk_mnist.persistence, "MAX_MODEL_WEIGHTS", 10**10)
+    with pytest.raises(ModelFileError, match="model.weights.h5 has .* bytes, but the"):
+        load_model(saved)
+
+
+def test_weight_limit_applies_to_real_networks(saved, monkeypatch):
+    monkeypatch.setattr(sk_mnist.persistence, "MAX_MODEL_WEIGHTS", 1000)
+    with pytest.raises(ModelFileError, match="declares 1,210 weights, more than"):
+        load_model(saved)
+    monkeypatch.setattr(sk_mnist.persistence, "MAX_MODEL_WEIGHTS", 1210)
+    load_model(saved)
+
+
+@pytest.mark.parametrize("edit", ["class", "input", "chain", "build"])
+def test_networks_sk_mnist_never_writes_are_refused(saved, keras_must_not_load, edit):
+    def change(config):
+        layers = config["config"]["layers"]
+        if edit == "class":
+            layers[1]["class_name"] = "Conv2D"
+        elif edit == "input":
+            layers[0]["config"]["batch_shape"] = [None, 10**9]
+        elif edit == "chain":  # the output layer fed by the input directly
+            layers[2]["inbound_nodes"][0]["args"][0]["config"]["keras_history"][0] = (
+                "pixels"
+            )
+        else:  # built for a wider input than the layer before gives
+            layers[2]["build_config"]["input_shape"] = [None, 10**8]
+
+    _rewrite_config(saved, change)
+    with pytest.raises(ModelFileError, match="model.keras: config.json") as info:
+        load_model(saved)
+    assert "\n" not in str(info.value)
+
+
+def test_compressed_entries_that_expand_too_much_are_refused(
+    saved, keras_must_not_load
+):
+    # A 4 MB folder whose weights entry expanded to ~4 GiB reached 9.2 GB.
+    files = _archive(saved)
+    files["model.weights.h5"] = (
+        files["model.weights.h5"] + b"\0" * 2**20,
+        zipfile.ZIP_DEFLATED,
+    )
+    _rewrite_archive(saved, files)
+    with pytest.raises(ModelFileError, match="'model.weights.h5' expands from"):
+        load_model(saved)
+
+
+def _h5_bytes(build):
+    import io
+
+    import h5py
+
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
+        build(h5)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("trick", ["huge_dataset", "external_file", "external_link"])
+def test_weights_file_datasets_are_checked_before_keras_reads_them(
+    saved, tmp_path, keras_must_not_load, trick
+):
+    import h5py
+
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"\0" * 64)
+
+    def build(h5):
+        if trick == "huge_dataset":  # 400 MB declared, a few KB stored
+            h5.create_dataset(
+                "layers/dense/vars/0",
+                shape=(10**5, 10**3),
+                dtype="f4",
+                compression="gzip",
+                chunks=(1000, 1000),
+            )
+        elif trick == "external_file":  # data read from another file
+            h5.create_dataset(
+                "layers/dense/vars/0",
+                shape=(16,),
+                dtype="f4",
+                external=[(str(secret), 0, 64)],
+            )
+        else:
+            h5["layers/dense/vars/0"] = h5py.ExternalLink(str(secret), "/x")
+
+    files = _archive(saved)
+    files["model.weights.h5"] = _h5_bytes(build) + b"\0" * 4096
+    _rewrite_archive(saved, files)
+    match = {
+        "huge_dataset": " declares datasets of 400,000,000 bytes, more than",
+        "external_file": ": dataset 'layers/dense/vars/0' stores its data outside",
+        "external_link": ": 'layers/dense/vars/0' is a ExternalLink",
+    }[trick]
+    with pytest.raises(ModelFileError, match=f"model.keras: model.weights.h5{match}"):
+        load_model(saved)
+
+
+def test_oversized_descriptions_are_refused(saved, monkeypatch):
+    monkeypatch.setattr(sk_mnist.persistence, "MAX_JSON_BYTES", 1000)
+    with pytest.raises(ModelFileError, match=r"sk_mnist.json: .* bytes, more than"):
+        load_model(saved)
+
+
+# ------------------------------------------------------------ the Keras floor
+def _requirements():
+    """The package's requirements: pyproject.toml in a checkout, else metadata."""
+    from importlib.metadata import requires
+
+    from packaging.requirements import Requirement
+
+    pyproject = os.path.join(os.path.dirname(__file__), os.pardir, "pyproject.toml")
+    if tomllib is not None and os.path.exists(pyproject):
+        with open(pyproject, "rb") as f:
+            lines = tomllib.load(f)["project"]["dependencies"]
+    else:  # an installed package
+        lines = [r for r in requires("sk-mnist") if "extra ==" not in r]
+    return {Requirement(line).name: Requirement(line) for line in lines}
+
+
+def test_keras_floor_excludes_releases_with_known_safe_mode_bypasses():
+    # Keras before 3.14 can run code from a .keras file even in safe mode
+    # (CVE-2025-1550, CVE-2025-8747, CVE-2025-9906, CVE-2025-49655,
+    # CVE-2026-1462) or write outside its folder (the archive path traversal
+    # fixed in 3.14); docs/persistence.rst lists them.
+    from packaging.version import Version
+
+    keras_req = _requirements()["keras"]
+    floors = [Version(s.version) for s in keras_req.specifier if s.operator == ">="]
+    assert floors and max(floors) >= Version("3.14"), keras_req
+    assert Version(keras.__version__) in keras_req.specifier, (
+        f"installed Keras {keras.__version__} is below the floor {keras_req}"
+    )
+
+
+def test_installed_dependencies_meet_their_floors():
+    from importlib.metadata import version
+
+    from packaging.version import Version
+
+    for name, req in _requirements().items():
+        assert Version(version(name)) in req.specifier, (name, version(name), req)

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -104,3 +105,33 @@ def test_uint8_input_is_not_copied_to_float64(monkeypatch):
     monkeypatch.setattr(np, "divide", spy)
     PixelScaler().fit(X).transform(X)
     assert seen == [np.uint8]
+
+
+def test_fitted_state_round_trips_with_feature_names():
+    X = pd.DataFrame(np.zeros((2, 3)), columns=["a", "b", "c"])
+    state = PixelScaler().fit(X).get_fitted_state()
+    assert state == {"n_features_in_": 3, "feature_names_in_": ["a", "b", "c"]}
+    copy = PixelScaler().set_fitted_state(state)
+    assert copy.transform(X).shape == (2, 3)
+    assert list(copy.feature_names_in_) == ["a", "b", "c"]
+    # Restoring a state without names drops earlier names.
+    copy.set_fitted_state({"n_features_in_": 3})
+    assert not hasattr(copy, "feature_names_in_")
+
+
+@pytest.mark.parametrize(
+    "state, match",
+    [
+        ({}, "missing entry 'n_features_in_'"),
+        ({"n_features_in_": -1}, "n_features_in_ must be a non-negative int"),
+        ({"n_features_in_": 2, "feature_names_in_": ["a"]}, "n_features_in_ strings"),
+        ([1], "the fitted state must be a dict"),
+    ],
+)
+def test_invalid_fitted_state_is_refused(state, match):
+    scaler = PixelScaler()
+    with pytest.raises(ValueError, match=match):
+        scaler.set_fitted_state(state)
+    assert not hasattr(scaler, "n_features_in_")
+    with pytest.raises(sklearn.exceptions.NotFittedError):
+        scaler.get_fitted_state()

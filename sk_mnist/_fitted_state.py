@@ -1,0 +1,254 @@
+"""Fitted state as plain JSON values, and the checks that restore it safely.
+
+:meth:`~sk_mnist.DenseMLPClassifier.get_fitted_state` and
+:meth:`~sk_mnist.PixelScaler.get_fitted_state` return their fitted
+attributes as JSON types (the Keras network aside), and ``set_fitted_state``
+restores them; the state may come from a file, so every entry is checked
+before anything is set, with a ``ValueError`` naming the entry.
+"""
+
+import math
+from numbers import Real
+
+import keras
+import numpy as np
+
+__all__ = [
+    "FITTED_ATTRIBUTES",
+    "NETWORK_PARAMS",
+    "check_network",
+    "classifier_attributes",
+    "classifier_state",
+    "input_attributes",
+    "input_state",
+    "network_record_from_state",
+    "plain",
+]
+
+# What DenseMLPClassifier's fit sets, and what a failed first fit or
+# set_fitted_state removes.
+FITTED_ATTRIBUTES = (
+    "model_",
+    "classes_",
+    "n_classes_",
+    "n_features_in_",
+    "feature_names_in_",
+    "history_",
+    "n_iter_",
+    "_network_params",
+)
+# The parameters fixed in a built network, besides optimizer__* / compile__*.
+NETWORK_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "alpha", "optimizer")
+_ROUTED_IN_NETWORK = ("optimizer__", "compile__")
+_LABEL_KINDS = "biufUO"
+
+
+def plain(value):
+    """``value`` with tuples as lists and NumPy scalars as Python ones, recursively."""
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def entry(state, key):
+    """``state[key]``, or a ValueError naming the missing entry."""
+    if not isinstance(state, dict):
+        raise ValueError(f"the fitted state must be a dict, got {type(state).__name__}")
+    if key not in state:
+        raise ValueError(f"missing entry {key!r}")
+    return state[key]
+
+
+def non_negative_int(value, what):
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{what} must be a non-negative int, got {value!r}")
+    return value
+
+
+def input_state(est):
+    """``n_features_in_`` and, when set, ``feature_names_in_`` of ``est``."""
+    state = {"n_features_in_": int(est.n_features_in_)}
+    if hasattr(est, "feature_names_in_"):
+        state["feature_names_in_"] = [str(n) for n in est.feature_names_in_]
+    return state
+
+
+def input_attributes(state):
+    """The attributes :func:`input_state` describes, checked."""
+    n_features = non_negative_int(entry(state, "n_features_in_"), "n_features_in_")
+    attributes = {"n_features_in_": n_features}
+    if "feature_names_in_" in state:
+        names = state["feature_names_in_"]
+        if (
+            not isinstance(names, list)
+            or not all(isinstance(n, str) for n in names)
+            or len(names) != n_features
+        ):
+            raise ValueError("feature_names_in_ must be n_features_in_ strings")
+        attributes["feature_names_in_"] = np.asarray(names, dtype=object)
+    return attributes
+
+
+def classes_state(classes):
+    """``classes_`` as ``{"dtype": ..., "values": [...]}``: ints or strings only."""
+    classes = np.asarray(classes)
+    kind = classes.dtype.kind
+    if kind not in _LABEL_KINDS or (
+        kind == "O" and not all(isinstance(c, str) for c in classes)
+    ):
+        raise ValueError(f"unsupported labels {classes}")
+    return {"dtype": classes.dtype.str, "values": classes.tolist()}
+
+
+def classes_from_state(value):
+    values, dtype = entry(value, "values"), np.dtype(entry(value, "dtype"))
+    classes = np.asarray(values, dtype=dtype)
+    if (
+        dtype.kind not in _LABEL_KINDS
+        or classes.ndim != 1
+        or len(classes) < 2
+        or classes.tolist() != values
+        or not np.all(classes[:-1] < classes[1:])
+    ):
+        raise ValueError("classes_ must be >= 2 sorted unique int or str labels")
+    return classes
+
+
+def history_from_state(value):
+    if not isinstance(value, dict) or not all(
+        isinstance(v, list) for v in value.values()
+    ):
+        raise ValueError("history_ must map names to lists of numbers")
+    return {str(k): [float(v) for v in vs] for k, vs in value.items()}
+
+
+def classifier_state(clf):
+    """A fitted DenseMLPClassifier's attributes as JSON values (no network)."""
+    history = {str(k): [float(v) for v in vs] for k, vs in clf.history_.items()}
+    return {
+        **input_state(clf),
+        "classes_": classes_state(clf.classes_),
+        "history_": history,
+        "n_iter_": int(clf.n_iter_),
+    }
+
+
+def classifier_attributes(state):
+    """The attributes :func:`classifier_state` describes, checked."""
+    attributes = input_attributes(state)
+    classes = classes_from_state(entry(state, "classes_"))
+    attributes.update(
+        classes_=classes,
+        n_classes_=len(classes),
+        history_=history_from_state(entry(state, "history_")),
+        n_iter_=non_negative_int(entry(state, "n_iter_"), "n_iter_"),
+    )
+    return attributes
+
+
+def network_record_from_state(value, *, activations, optimizers):
+    """The record of a network's build parameters, checked, widths as a tuple.
+
+    ``activations`` and ``optimizers`` are the names the record may hold.
+    """
+    if not isinstance(value, dict) or not set(NETWORK_PARAMS) <= value.keys():
+        raise ValueError(f"network_params must be a dict with {list(NETWORK_PARAMS)}")
+    extra = set(value) - set(NETWORK_PARAMS)
+    if any(not name.startswith(_ROUTED_IN_NETWORK) for name in extra):
+        raise ValueError(f"network_params has unknown entries {sorted(extra)}")
+    widths = value["hidden_layer_sizes"]
+    if not isinstance(widths, list) or not all(
+        type(w) is int and w > 0 for w in widths
+    ):
+        raise ValueError("network_params: hidden_layer_sizes must be positive ints")
+    for name, known in [("activation", activations), ("optimizer", optimizers)]:
+        if not isinstance(value[name], str) or value[name] not in known:
+            raise ValueError(f"network_params: unknown {name} {value[name]!r}")
+    for name, high in [("dropout", 1.0), ("alpha", math.inf)]:
+        number = value[name]
+        if (
+            not isinstance(number, Real)
+            or isinstance(number, bool)
+            or not 0.0 <= number < high
+        ):
+            raise ValueError(f"network_params: invalid {name} {number!r}")
+    return {**value, "hidden_layer_sizes": tuple(widths)}
+
+
+def _same(a, b):
+    a, b = plain(a), plain(b)
+    if isinstance(a, Real) and isinstance(b, Real) and not isinstance(a, bool):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=0.0)
+    return a == b
+
+
+def _network_facts(model):
+    """What ``model``'s layers and optimizer say about its build parameters."""
+    layers = model.layers
+    dense = [layer for layer in layers if isinstance(layer, keras.layers.Dense)]
+    if not dense:
+        raise ValueError("the network has no Dense layer")
+    hidden = dense[:-1]
+    rates = {layer.rate for layer in layers if isinstance(layer, keras.layers.Dropout)}
+    penalties = set()
+    for layer in dense:
+        regularizer = layer.kernel_regularizer
+        penalties.add(getattr(regularizer, "l2", None) if regularizer else 0.0)
+    optimizer = getattr(model, "optimizer", None)
+    return {
+        "hidden_layer_sizes": tuple(int(layer.units) for layer in hidden),
+        "activations": {layer.activation for layer in hidden},
+        "dropout": rates.pop() if len(rates) == 1 else (0.0 if not rates else rates),
+        "alpha": penalties.pop() if len(penalties) == 1 else penalties,
+        "optimizer": optimizer,
+    }
+
+
+def check_network(model, record, attributes):
+    """Raise ValueError unless ``model`` is the network ``record`` describes.
+
+    Its input and output widths must be ``attributes["n_features_in_"]`` and
+    the number of classes. Then compares the hidden-layer widths, their
+    activation, the dropout rate, the L2 penalty, the optimizer's class and
+    the ``optimizer__*`` arguments the optimizer reports; ``compile__*``
+    arguments leave no trace to check.
+    """
+    shapes = (getattr(model, "input_shape", None), getattr(model, "output_shape", None))
+    n_features, n_classes = attributes["n_features_in_"], attributes["n_classes_"]
+    if shapes != ((None, n_features), (None, n_classes)):
+        raise ValueError(
+            f"network shapes {shapes} do not fit n_features_in_={n_features} "
+            f"and {n_classes} classes"
+        )
+    facts = _network_facts(model)
+
+    def refuse(name, actual):
+        return ValueError(
+            f"{name}={record[name]!r} does not describe the Keras network, "
+            f"which has {name}={actual!r}"
+        )
+
+    if facts["hidden_layer_sizes"] != tuple(record["hidden_layer_sizes"]):
+        raise refuse("hidden_layer_sizes", facts["hidden_layer_sizes"])
+    expected = keras.activations.get(record["activation"])
+    if facts["activations"] and facts["activations"] != {expected}:
+        names = sorted(keras.activations.serialize(a) for a in facts["activations"])
+        raise refuse("activation", names[0] if len(names) == 1 else names)
+    for name in ("dropout", "alpha"):
+        if not isinstance(facts[name], Real) or not _same(facts[name], record[name]):
+            raise refuse(name, facts[name])
+    optimizer = facts["optimizer"]
+    expected_cls = type(keras.optimizers.get(record["optimizer"]))
+    if type(optimizer) is not expected_cls:
+        actual = None if optimizer is None else type(optimizer).__name__.lower()
+        raise refuse("optimizer", actual)
+    config = optimizer.get_config()
+    for name in sorted(record):
+        arg = name.removeprefix("optimizer__")
+        if name.startswith("optimizer__") and arg in config:
+            if not _same(config[arg], record[name]):
+                raise refuse(name, config[arg])

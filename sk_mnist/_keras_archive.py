@@ -1,0 +1,274 @@
+"""Check a ``model.keras`` archive before Keras opens it: entries, sizes, shapes.
+
+Keras builds the network from ``config.json`` before it reads any weight, so
+whatever widths the file declares are allocated, whatever it holds: a 176 KB
+model folder declaring ``Dense(1_300_000)`` peaked at 13.3 GB on load. It
+reads ``model.weights.h5`` whole into memory when it thinks memory suffices
+(a 4 MB entry expanding to 4 GiB reached 9.2 GB), lets HDF5 datasets declare
+any shape, and writes any other entry to a temporary folder as an "asset"
+(20 of them wrote 4.8 GB). :func:`check_keras_archive` reads only the zip's
+central directory, ``config.json`` (bounded) and the HDF5 file's metadata,
+and refuses what a network written by :func:`~sk_mnist.save_model` never
+holds, before anything large is allocated or written.
+"""
+
+import contextlib
+import json
+import math
+import re
+import zipfile
+
+try:  # Forces safe mode even after keras.config.enable_unsafe_deserialization().
+    from keras.src.saving.serialization_lib import SafeModeScope
+except ImportError:  # pragma: no cover
+    SafeModeScope = None
+
+__all__ = ["EXPECTED_ENTRIES", "check_keras_archive", "load_keras_network"]
+
+#: What Keras writes into a ``.keras`` file of a network without assets.
+EXPECTED_ENTRIES = ("metadata.json", "config.json", "model.weights.h5")
+_WEIGHTS = "model.weights.h5"
+# HDF5 headers, group and attribute records around the data.
+_H5_OVERHEAD = 1 << 20
+# Bytes per weight, at most: the weight and up to four optimizer slots
+# (Adam's two, amsgrad's maximum, an EMA copy), in float64 at worst.
+_MAX_BYTES_PER_WEIGHT = 8 * 5
+# Bytes per weight, at least: the weights themselves, in float16 at least.
+_MIN_BYTES_PER_WEIGHT = 2
+_MAX_H5_OBJECTS = 10_000
+
+
+class ArchiveError(ValueError):
+    """The archive holds something a saved sk_mnist network never holds."""
+
+
+def _check_entries(zf, *, max_json_bytes, max_ratio):
+    names = [info.filename for info in zf.infolist()]
+    unexpected = sorted(set(names) - set(EXPECTED_ENTRIES))
+    if unexpected:
+        shown = ", ".join(repr(n) for n in unexpected[:3])
+        more = f" and {len(unexpected) - 3} more" if len(unexpected) > 3 else ""
+        raise ArchiveError(f"unexpected archive entries {shown}{more}")
+    if len(names) != len(set(names)) or set(names) != set(EXPECTED_ENTRIES):
+        raise ArchiveError(
+            f"archive entries {names} are not {list(EXPECTED_ENTRIES)}, once each"
+        )
+    for info in zf.infolist():
+        if info.flag_bits & 0x1:
+            raise ArchiveError(f"archive entry {info.filename!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise ArchiveError(
+                f"archive entry {info.filename!r} uses compression method "
+                f"{info.compress_type}; Keras writes stored entries"
+            )
+        if info.file_size > max_ratio * max(info.compress_size, 1):
+            raise ArchiveError(
+                f"archive entry {info.filename!r} expands from "
+                f"{info.compress_size:,} to {info.file_size:,} bytes, more than "
+                f"{max_ratio} times"
+            )
+        if info.filename != _WEIGHTS and info.file_size > max_json_bytes:
+            raise ArchiveError(
+                f"archive entry {info.filename!r} has {info.file_size:,} bytes, "
+                f"more than {max_json_bytes:,}"
+            )
+
+
+def _fail_layer(i, problem):
+    return ArchiveError(f"config.json: layer {i}: {problem}")
+
+
+def _positive_int(value):
+    return type(value) is int and value > 0
+
+
+def _inbound(layer):
+    """The name of the one layer feeding ``layer``, or None."""
+    try:
+        (node,) = layer["inbound_nodes"]
+        (tensor,) = node["args"]
+        return tensor["config"]["keras_history"][0]
+    except (KeyError, TypeError, ValueError, IndexError):
+        return None
+
+
+def declared_weights(config, n_features, n_classes):
+    """The number of weights ``config`` declares, checking its structure.
+
+    The structure is the one :func:`~sk_mnist.build_dense_mlp` builds: an
+    ``InputLayer`` of ``n_features``, then ``Dense`` and ``Dropout`` layers,
+    each fed by the one before it, the last ``Dense`` of ``n_classes``.
+    """
+    if not isinstance(config, dict):
+        raise ArchiveError("config.json does not describe a Functional model")
+    inner = config.get("config")
+    if config.get("class_name") != "Functional" or not isinstance(inner, dict):
+        raise ArchiveError("config.json does not describe a Functional model")
+    layers = inner.get("layers")
+    if not isinstance(layers, list) or not layers:
+        raise ArchiveError("config.json lists no layers")
+    previous, width, n_weights = None, None, 0
+    for i, layer in enumerate(layers):
+        kind = layer.get("class_name") if isinstance(layer, dict) else None
+        settings = layer.get("config") if isinstance(layer, dict) else None
+        if not isinstance(settings, dict):
+            raise _fail_layer(i, "not a layer description")
+        if i == 0:
+            shape = settings.get("batch_shape")
+            if kind != "InputLayer" or shape != [None, n_features]:
+                raise _fail_layer(i, f"not an InputLayer of {n_features} features")
+            previous, width = layer.get("name"), n_features
+            continue
+        if kind not in ("Dense", "Dropout"):
+            raise _fail_layer(i, f"unexpected layer class {kind!r}")
+        if _inbound(layer) != previous:
+            raise _fail_layer(i, "not fed by the layer before it")
+        if kind == "Dense":
+            units = settings.get("units")
+            build_shape = (layer.get("build_config") or {}).get("input_shape")
+            if not _positive_int(units) or build_shape != [None, width]:
+                raise _fail_layer(i, "a Dense layer of invalid width or input")
+            n_weights += (width + 1) * units
+            width = units
+        previous = layer.get("name")
+    if kind != "Dense" or width != n_classes:
+        raise ArchiveError(f"config.json: the last layer is not a Dense({n_classes})")
+    return n_weights
+
+
+def _check_h5(zf, max_bytes):
+    """Check the HDF5 file's datasets from its metadata: sizes, no links out."""
+    import h5py
+
+    problems, total, count = [], 0, 0
+
+    def visit(name, obj):
+        nonlocal total, count
+        count += 1
+        if count > _MAX_H5_OBJECTS:
+            problems.append(f"more than {_MAX_H5_OBJECTS:,} objects")
+        elif isinstance(obj, h5py.Dataset):
+            if obj.external or obj.is_virtual:
+                problems.append(f"dataset {name!r} stores its data outside the file")
+            total += math.prod(obj.shape or ()) * obj.dtype.itemsize
+        return problems[-1] if problems else None
+
+    def visit_link(name, link):
+        if not isinstance(link, h5py.HardLink):
+            problems.append(f"{name!r} is a {type(link).__name__}")
+            return problems[-1]
+        return None
+
+    with zf.open(_WEIGHTS) as raw, h5py.File(raw, "r") as h5:
+        if hasattr(h5, "visititems_links"):
+            h5.visititems_links(visit_link)
+        if not problems:
+            h5.visititems(visit)
+    if problems:
+        raise ArchiveError(f"{_WEIGHTS}: {problems[0]}")
+    if total > max_bytes:
+        raise ArchiveError(
+            f"{_WEIGHTS} declares datasets of {total:,} bytes, more than the "
+            f"{max_bytes:,} its network can hold"
+        )
+
+
+def check_keras_archive(
+    path, *, n_features, n_classes, max_weights, max_json_bytes, max_ratio
+):
+    """Raise ArchiveError (a ValueError) unless ``path`` is a bounded sk_mnist network.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``model.keras`` file.
+    n_features, n_classes : int
+        The network's input and output widths, from ``sk_mnist.json``.
+    max_weights : int
+        The most weights the network may declare.
+    max_json_bytes : int
+        The largest ``config.json`` and ``metadata.json``.
+    max_ratio : float
+        The largest expansion of a compressed archive entry.
+    """
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zipfile.LargeZipFile) as err:
+        raise ArchiveError(f"not a .keras (zip) file: {err}") from None
+    with zf:
+        _check_entries(zf, max_json_bytes=max_json_bytes, max_ratio=max_ratio)
+        try:
+            config = json.loads(zf.read("config.json"))
+        except (ValueError, RecursionError) as err:
+            raise ArchiveError(f"config.json is not valid JSON: {err}") from None
+        n_weights = declared_weights(config, n_features, n_classes)
+        if n_weights > max_weights:
+            raise ArchiveError(
+                f"config.json declares {n_weights:,} weights, more than the "
+                f"limit of {max_weights:,} (sk_mnist.persistence.MAX_MODEL_WEIGHTS)"
+            )
+        size = zf.getinfo(_WEIGHTS).file_size
+        low = _MIN_BYTES_PER_WEIGHT * n_weights
+        high = _H5_OVERHEAD + _MAX_BYTES_PER_WEIGHT * n_weights
+        if not low <= size <= high:
+            raise ArchiveError(
+                f"{_WEIGHTS} has {size:,} bytes, but the {n_weights:,} weights "
+                f"config.json declares need {low:,} to {high:,}"
+            )
+        try:
+            _check_h5(zf, high)
+        except (OSError, RuntimeError) as err:  # h5py's errors
+            raise ArchiveError(
+                f"{_WEIGHTS}: not a readable HDF5 file ({err})"
+            ) from None
+
+
+def _keras_problem(err, limit=200):
+    """Keras' error in a few words: never its advice to load unsafely.
+
+    A refusal of safe mode becomes our own wording (Keras suggests passing
+    ``safe_mode=False``); any other message is cut to its first sentence of
+    its first line, and to ``limit`` characters, since Keras may append the
+    whole model config.
+    """
+    text = str(err)
+    if "safe_mode" in text or "unsafe_deserialization" in text:
+        what = "a Lambda layer" if "`Lambda` layer" in text else "Python code"
+        return (
+            f"refusing to load: the model contains {what}, which would run code "
+            "from the file"
+        )
+    lines = text.strip().splitlines() or [""]
+    first = re.split(r"(?<=\.)\s+(?=[A-Z])", lines[0].strip(), maxsplit=1)[0]
+    if len(first) > limit:
+        first = first[: limit - 3].rstrip() + "..."
+    return f"Keras could not load the model: {type(err).__name__}: {first}"
+
+
+def load_keras_network(path, **limits):
+    """The network in ``path``, checked by :func:`check_keras_archive` first.
+
+    Keras loads it in safe mode, forced even after
+    ``keras.config.enable_unsafe_deserialization()``. Raises ValueError with
+    one line: the archive problem, or Keras' refusal in a few words.
+
+    Parameters
+    ----------
+    path : path-like
+        The ``model.keras`` file.
+    **limits
+        The keyword arguments of :func:`check_keras_archive`.
+
+    Returns
+    -------
+    network : keras.Model
+        The compiled network.
+    """
+    import keras
+
+    check_keras_archive(path, **limits)
+    try:
+        with SafeModeScope(True) if SafeModeScope else contextlib.nullcontext():
+            return keras.saving.load_model(path, compile=True, safe_mode=True)
+    except Exception as err:
+        raise ValueError(_keras_problem(err)) from None
