@@ -26,7 +26,7 @@ from sk_mnist import __version__, make_mnist_pipeline, save_model
 from sk_mnist.datasets import load_sample, save_mnist_csv
 from sk_mnist.export import export_onnx
 from sk_mnist.images import DigitNormalizer, read_image
-from sk_mnist.serve import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS, create_app, serve
+from sk_mnist.serve import create_app, serve
 from sk_mnist.serve._model import ServedModel
 
 
@@ -100,10 +100,7 @@ def test_health_describes_the_model(client):
     assert health["sk_mnist_version"] == __version__ == health["model_version"]
     assert health["model_id"] is None and health["model_type"] == "Pipeline"
     assert health["n_features"] == 784
-    assert health["limits"] == {
-        "max_body_bytes": DEFAULT_MAX_BODY_BYTES,
-        "max_rows": DEFAULT_MAX_ROWS,
-    }
+    assert health["limits"] == {"max_body_bytes": 10_000_000, "max_rows": 10_000}
 
 
 def test_json_instances_are_predicted_as_the_pipeline_does(client, model, X_test):

@@ -21,7 +21,7 @@ The endpoints:
     FastAPI's API description.
 """
 
-from ._app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS, create_app
+from ._app import create_app
 from ._server import serve
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_ROWS", "create_app", "serve"]
+__all__ = ["create_app", "serve"]

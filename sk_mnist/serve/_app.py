@@ -145,6 +145,8 @@ async def _parse_body(request, served, max_rows, normalizer):
         parse, args = rows_from_images, (files, normalizer, served.n_features)
     else:
         what = f"content type {media!r}" if media else "a body without a content type"
+        if media == "application/x-www-form-urlencoded":
+            what += " (curl --data's default; add -H 'Content-Type: ...')"
         raise RequestError(415, f"cannot read {what}: send {ACCEPTED}")
     if len(body) <= _INLINE_BYTES:
         return parse(*args)
