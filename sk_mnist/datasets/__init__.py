@@ -7,7 +7,8 @@ unlabelled data).
 
 * :func:`~sk_mnist.load_mnist_csv` reads the Kaggle "mnist-in-csv" layout and the
   variants that common tools write (no header, pixels only, pandas index
-  column, CRLF line ends, UTF-8 byte-order mark, gzip).
+  column, CRLF line ends, UTF-8 byte-order mark, gzip), reading a header's
+  columns by name, from a file or a stream.
 * :func:`~sk_mnist.save_mnist_csv` writes that layout, atomically.
 * :func:`~sk_mnist.load_idx` reads LeCun's original IDX files.
 * :func:`~sk_mnist.load_sample` returns the 4,000 + 1,000 real digits
@@ -19,13 +20,15 @@ unlabelled data).
   afterwards.
 
 Malformed input raises ``ValueError`` with a one-line message naming the file
-and, where possible, the line and column at fault.  Only numpy, pandas and the
-standard library are used: no Keras or TensorFlow.
+and, where possible, the line and column at fault; no input, however large or
+long-lined, makes a loader hold much more than the data it returns (see
+``docs/data.rst`` for the limits).  Only numpy, pandas and the standard
+library are used: no Keras or TensorFlow.
 
 This package is the public face of private modules: ``_readers`` (the
-loaders and the writer, over ``_csv`` and ``_input``), ``_sources`` (the
-data sets' sources and checksums) and ``_fetch`` (the cache, over
-``_download``).  The readers never import the fetchers.
+loaders and the writer, over ``_csv``, ``_layout`` and ``_input``),
+``_sources`` (the data sets' sources and checksums) and ``_fetch`` (the
+cache, over ``_download``).  The readers never import the fetchers.
 """
 
 from . import _sources

@@ -1,60 +1,33 @@
-"""Reading MNIST CSV files: the layout a first line announces, a fast pandas
-parse, and a line-by-line diagnosis when pandas refuses the file.
+"""Reading MNIST CSV files: a fast pandas parse of the whole file, and a
+line-by-line diagnosis when pandas refuses it.
 
 Private helpers of :mod:`sk_mnist.datasets`; :func:`read_mnist_csv` is what
-``load_mnist_csv`` runs.
+``load_mnist_csv`` runs.  Every pass reads lines of bounded length (see
+:mod:`._input`), so a file without line ends costs no more memory than one
+long line of the limit's size.
 """
 
 import csv
-import gzip
 import io
-import re
-from itertools import islice
-from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from ._input import existing, gzip_errors, is_gzip, open_lines
+from . import _input
+from ._input import LineGuard, LineTooLong, Source, gzip_errors, line_too_long
+from ._layout import NUMBER, PIXELS, layout_of
 
-__all__ = ["PIXELS", "PIXEL_NAMES", "SIDE", "read_mnist_csv", "value_problem"]
+__all__ = ["read_mnist_csv", "value_problem"]
 
-SIDE = 28
-PIXELS = SIDE * SIDE
-PIXEL_NAMES = [f"{r}x{c}" for r in range(1, SIDE + 1) for c in range(1, SIDE + 1)]
 # What pandas raises for bad cells; ParserError, EmptyDataError and
 # UnicodeDecodeError are ValueErrors, and huge integers raise OverflowError.
 _PARSE_ERRORS = (ValueError, OverflowError)
-# The number syntax pandas' C parser accepts; ASCII only, and no '_' digit separators,
-# which Python's float() would allow but pandas rejects.
-_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*", re.ASCII)
 # Spellings of NaN that pandas reads by default (the common ones).
 _MISSING = {"nan", "na", "n/a", "null", "none", "<na>", "#n/a"}
+# The diagnosis checks lines in blocks of at most this many lines and bytes.
 _BLOCK_LINES = 4096
+_BLOCK_BYTES = 16 << 20
 _SLICE_LINES = 16
-
-
-class _Layout(NamedTuple):
-    """What the first line of a CSV file says about the rest of it."""
-
-    header: bool
-    index: bool  # a leading index column, as pandas ``to_csv`` writes by default
-    names: list  # column names after the index column
-
-    @property
-    def labelled(self):
-        return len(self.names) == PIXELS + 1
-
-    @property
-    def width(self):
-        return len(self.names) + self.index
-
-    def expected(self):
-        parts = ["index"] * self.index + ["label"] * self.labelled + ["784 pixels"]
-        return f"expected {self.width} columns ({' + '.join(parts)})"
-
-    def column(self, j):
-        return f"column {j + self.index + 1} ({self.names[j]!r})"
 
 
 def value_problem(text, label):
@@ -65,7 +38,7 @@ def value_problem(text, label):
         return f"empty cell, expected a {kind} 0-{high}"
     if value.lower().lstrip("+-") in _MISSING:
         return f"missing value {value!r} (NaN), expected a {kind} 0-{high}"
-    if not _NUMBER.fullmatch(value):
+    if not NUMBER.fullmatch(value):
         return f"non-numeric value {value!r}, expected a {kind} 0-{high}"
     number = float(value)
     if not 0 <= number <= high:
@@ -75,14 +48,23 @@ def value_problem(text, label):
     return None
 
 
-def _is_header(fields):
-    names = [f.strip() for f in fields]
-    if names and not names[0]:
-        names = names[1:]
-    numeric = sum(bool(_NUMBER.fullmatch(n)) for n in names)
-    # pandas writes 0, 1, 2, ... as the header of a frame built from an array;
-    # no valid data row looks like that, since 256 is not a pixel value.
-    return numeric * 2 < len(names) or names == [str(i) for i in range(len(names))]
+def _open_text(source):
+    # Universal newlines count '\n', '\r\n' and a lone '\r' as one line each,
+    # like pandas; undecodable bytes survive as surrogates so that they are
+    # reported in the cell where they occur rather than as a decoding error.
+    return io.TextIOWrapper(
+        source.open(), encoding="utf-8-sig", errors="surrogateescape"
+    )
+
+
+def _lines(text, name):
+    """Yield (line number, line) from a text file; refuse a line too long."""
+    number = 1
+    while line := text.readline(_input.MAX_LINE_BYTES + 1):
+        if len(line.rstrip("\n")) > _input.MAX_LINE_BYTES:
+            raise line_too_long(name, number)
+        yield number, line
+        number += 1
 
 
 def _csv_rows(lines, name, first_line=1):
@@ -91,38 +73,25 @@ def _csv_rows(lines, name, first_line=1):
     try:
         for row in reader:
             yield first_line + reader.line_num - 1, row
-    except csv.Error as err:  # e.g. a field over csv.field_size_limit()
+    except csv.Error as err:  # e.g. a NUL character
         line = first_line + reader.line_num - 1
         raise ValueError(f"{name}, line {line}: {err}") from None
 
 
-def _sniff(path):
-    with gzip_errors(path), open_lines(path) as lines:
-        first = next(_csv_rows(lines, path), (1, None))[1]
-        if first is None or not "".join(first).strip():
-            if first is None or not any(map(str.strip, lines)):
-                raise ValueError(f"{path}: file is empty")
-            raise ValueError(f"{path}, line 1: blank, expected a header or data row")
-    header = _is_header(first)
-    index = header and not first[0].strip()
-    found = len(first) - index
-    if found not in (PIXELS, PIXELS + 1):
-        raise ValueError(
-            f"{path}, line 1: expected 785 columns (label + 784 pixels) or 784 "
-            f"(pixels only){' after the index column' if index else ''}, "
-            f"found {found}"
-        )
-    if header:
-        names = [f.strip() for f in first[index:]]
-        late = [j for j, name in enumerate(names) if name.lower() == "label" and j]
-        if late:
-            raise ValueError(
-                f"{path}, line 1, column {late[0] + index + 1}: the 'label' column "
-                "must come before the pixels (header label,1x1,...,28x28)"
-            )
-    else:
-        names = ["label"] * (found - PIXELS) + PIXEL_NAMES
-    return _Layout(header, index, names)
+def _sniff(source):
+    """The Layout that the first non-blank line of ``source`` announces."""
+    name = source.name
+    with gzip_errors(name), _open_text(source) as text:
+        for number, line in _lines(text, name):
+            first = next(_csv_rows([line], name), (1, []))[1]
+            if not "".join(first).strip():
+                continue
+            if number > 1:
+                raise ValueError(
+                    f"{name}, line 1: blank, expected a header or data row"
+                )
+            return layout_of(first, name)
+    raise ValueError(f"{name}: file is empty")
 
 
 def _parse(source, layout, skiprows=0):
@@ -151,26 +120,36 @@ def _parse(source, layout, skiprows=0):
     if frame.shape[1] != layout.width or not len(frame):
         raise ValueError("unexpected number of columns or rows")
     values = frame.iloc[:, int(layout.index) :].to_numpy()
+    first = layout.pixels[0]
+    if layout.pixels == tuple(range(first, first + PIXELS)):
+        X = np.ascontiguousarray(values[:, first : first + PIXELS])
+    else:  # columns in another order: one copy, in pixel order
+        X = np.empty((len(values), PIXELS), np.uint8)
+        np.take(values, layout.pixels, axis=1, out=X)
     if not layout.labelled:
-        return np.ascontiguousarray(values), None
-    labels = values[:, 0].astype(np.int64)
+        return X, None
+    labels = values[:, layout.label].astype(np.int64)
     if labels.max() > 9:
         raise ValueError("label out of range")
-    return np.ascontiguousarray(values[:, 1:]), labels
+    return X, labels
 
 
-def _read(path, layout):
+def _read(source, layout):
     """Parse a whole file with pandas, as fast as it goes."""
-    if not is_gzip(path):
-        # Given a path, pandas parses a large file on several threads.
-        return _parse(path, layout, skiprows=int(layout.header))
-    with gzip.open(path, "rb") as stream:
+    stream, skip, first_line = source.open(), 0, 1
+    try:
         # Stepping over the header here is faster than pandas' skiprows, unless
         # the file ends its lines with a lone '\r', which readline() ignores.
-        if layout.header and b"\r" in stream.readline().rstrip(b"\r\n"):
-            stream.seek(0)
-            return _parse(stream, layout, skiprows=1)
-        return _parse(stream, layout)
+        if layout.header:
+            header = stream.readline(4 * _input.MAX_LINE_BYTES + 8)
+            if b"\r" in header.rstrip(b"\r\n"):
+                stream.close()
+                stream, skip = source.open(), 1
+            else:
+                first_line = 2
+        return _parse(LineGuard(stream, source.name, first_line), layout, skip)
+    finally:
+        stream.close()
 
 
 def _check_lines(lines, first_line, name, layout):
@@ -182,7 +161,7 @@ def _check_lines(lines, first_line, name, layout):
         if len(row) != layout.width:
             return ValueError(f"{where}: {layout.expected()}, found {len(row)}")
         for j, cell in enumerate(row[layout.index :]):
-            problem = value_problem(cell, label=layout.labelled and j == 0)
+            problem = value_problem(cell, label=j == layout.label)
             if problem:
                 return ValueError(f"{where}, {layout.column(j)}: {problem}")
     return None
@@ -211,36 +190,55 @@ def _find_bad_line(lines, first_line, name, layout):
     return None
 
 
-def _diagnose(path, layout, cause):
+def _blocks(numbered_lines):
+    """Group (number, line) pairs into (first number, lines) blocks."""
+    block, size = [], 0
+    for number, line in numbered_lines:
+        if not block:
+            first = number
+        block.append(line)
+        size += len(line)
+        if len(block) == _BLOCK_LINES or size >= _BLOCK_BYTES:
+            yield first, block
+            block, size = [], 0
+    if block:
+        yield first, block
+
+
+def _diagnose(source, layout, cause):
     """Return a ValueError locating the first bad line of a file pandas refused.
 
     The file is streamed in blocks of lines, so that even a bad last line of a
     large file is found in about the time of a normal load.
     """
-    line = 1
-    seen_data = False
-    with gzip_errors(path), open_lines(path) as lines:
-        if layout.header:
-            next(lines)
-            line += 1
-        while block := list(islice(lines, _BLOCK_LINES)):
-            seen_data = seen_data or any(map(str.strip, block))
-            error = _find_bad_line(block, line, path, layout)
-            if error:
-                return error
-            line += len(block)
+    name, seen_data = source.name, False
+    try:
+        with gzip_errors(name), _open_text(source) as text:
+            lines = _lines(text, name)
+            if layout.header:
+                next(lines)
+            for first, block in _blocks(lines):
+                seen_data = seen_data or any(map(str.strip, block))
+                error = _find_bad_line(block, first, name, layout)
+                if error:
+                    return error
+    except LineTooLong as err:
+        return err
     if not seen_data:
-        return ValueError(f"{path}: header only, no data rows")
+        return ValueError(f"{name}: header only, no data rows")
     detail = str(cause).strip().splitlines()[0] if str(cause).strip() else "?"
-    return ValueError(f"{path}: cannot be read as MNIST CSV ({detail})")
+    return ValueError(f"{name}: cannot be read as MNIST CSV ({detail})")
 
 
 def read_mnist_csv(path):
     """``(X, y)`` from the MNIST CSV file ``path``; see ``load_mnist_csv``."""
-    path = existing(path)
-    layout = _sniff(path)
-    with gzip_errors(path):
+    source = Source(path, "path", text=True)
+    layout = _sniff(source)
+    with gzip_errors(source.name):
         try:
-            return _read(path, layout)
+            return _read(source, layout)
+        except LineTooLong as err:  # it knows the line
+            error = err
         except _PARSE_ERRORS as err:
-            raise _diagnose(path, layout, err) from None
+            error = _diagnose(source, layout, err)
+    raise error from None

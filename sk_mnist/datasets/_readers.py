@@ -14,12 +14,14 @@ from importlib import resources
 import numpy as np
 
 from .._files import temporary_beside
-from ._csv import PIXEL_NAMES, PIXELS, SIDE, read_mnist_csv, value_problem
-from ._input import existing, gzip_errors, open_binary
+from ._csv import read_mnist_csv, value_problem
+from ._input import Source, file_name, gzip_errors
+from ._layout import PIXEL_NAMES, PIXELS, SIDE
 
 __all__ = ["load_idx", "load_mnist_csv", "load_sample", "save_mnist_csv"]
 
 _IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801
+_CHUNK = 1 << 20
 # zlib level 4 writes 60,000 rows about five times faster than the default 6,
 # for a file about 10% larger.
 _GZIP_LEVEL = 4
@@ -29,14 +31,22 @@ def load_mnist_csv(path):
     """Load MNIST-style digits from a CSV file.
 
     Reads the Kaggle "mnist-in-csv" layout (header ``label,1x1,...,28x28``,
-    one image per row, label first) and its common variants: no header row,
-    784 pixel columns without labels, the leading index column written by
-    ``pandas.DataFrame.to_csv``, CRLF line ends, a UTF-8 byte-order mark and
-    gzip compression (``.csv.gz``).
+    one image per row) and its common variants: no header row (the label
+    first), 784 pixel columns without labels, the leading index column
+    written by ``pandas.DataFrame.to_csv``, CRLF line ends, a UTF-8
+    byte-order mark and gzip compression (``.csv.gz``).  A header's columns
+    are read by name: the ``label`` column wherever it is, and pixels named
+    ``1x1``-``28x28``, ``pixel0``-``pixel783``, ``pixel1``-``pixel784`` or
+    (beside ``label``) ``0``-``783``, in any order.
+
+    The file may be a stream (a pipe or FIFO, such as bash's ``<(...)``): it
+    is read once, and kept in memory for the checks, up to 512 MiB.  No line
+    may be longer than 64 KiB, so that a file without line ends is refused
+    after reading that much.
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, bytes or os.PathLike
         The ``.csv`` or ``.csv.gz`` file.
 
     Returns
@@ -50,12 +60,16 @@ def load_mnist_csv(path):
     ------
     FileNotFoundError
         If `path` does not exist.
+    TypeError
+        If `path` is not a str, bytes or os.PathLike.
     ValueError
-        If the file is empty, has a header but no data rows, a header naming
-        a ``label`` column anywhere but first, a row with the wrong number of
-        columns, an empty, NaN, non-numeric, non-integer or
-        out-of-range value, or is a corrupt or truncated gzip file.  The
-        one-line message names the file, the line and the column.
+        If the file is empty, has a header but no data rows, a header that
+        names a ``label`` column but not the 784 pixels or names a column
+        twice, a row with the wrong number of columns, an empty, NaN,
+        non-numeric, non-integer or out-of-range value, a line longer than
+        64 KiB, if it is not UTF-8 text (UTF-16, say, or binary), a stream
+        over 512 MiB, or a corrupt or truncated gzip file.  The one-line
+        message names the file and, where it can, the line and the column.
 
     Examples
     --------
@@ -73,33 +87,49 @@ def load_mnist_csv(path):
     return read_mnist_csv(path)
 
 
-def _read_idx(path, magic, what):
-    path = existing(path)
-    with gzip_errors(path), open_binary(path) as f:
-        data = f.read()
-    ndim = magic & 0xFF
+def _read_at_most(f, size):
+    """Up to ``size`` bytes of ``f``, read in chunks, so that memory grows with
+    what the file holds rather than with what its header promises."""
+    data = bytearray()
+    while len(data) < size and (chunk := f.read(min(_CHUNK, size - len(data)))):
+        data += chunk
+    return data
+
+
+def _read_idx(path, magic, what, argument):
+    source = Source(path, argument)
+    path, ndim = source.name, magic & 0xFF
     start = 4 * (ndim + 1)
-    if len(data) < start:
-        raise ValueError(
-            f"{path}: {len(data)} bytes, too short for an IDX {what} header"
-        )
-    found, *dims = struct.unpack(f">{ndim + 1}I", data[:start])
-    if found != magic:
-        raise ValueError(
-            f"{path}: bad magic number 0x{found:08X}, expected 0x{magic:08X} "
-            f"(IDX {what})"
-        )
-    if dims[1:] not in ([], [SIDE, SIDE]):
-        raise ValueError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
-    expected, payload = math.prod(dims), len(data) - start
-    if payload != expected:
-        problem = "truncated" if payload < expected else "extra bytes at the end"
+    with gzip_errors(path), source.open() as f:
+        head = _read_at_most(f, start)
+        if len(head) < start:
+            raise ValueError(
+                f"{path}: {len(head)} bytes, too short for an IDX {what} header"
+            )
+        found, *dims = struct.unpack(f">{ndim + 1}I", head)
+        if found != magic:
+            raise ValueError(
+                f"{path}: bad magic number 0x{found:08X}, expected 0x{magic:08X} "
+                f"(IDX {what})"
+            )
+        if dims[1:] not in ([], [SIDE, SIDE]):
+            raise ValueError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
+        expected = math.prod(dims)
+        # One byte more than the header promises tells extra data apart; a
+        # gzip bomb behind a small header is not decompressed any further.
+        data = _read_at_most(f, expected + 1)
+    if len(data) != expected:
+        problem, payload = "truncated", len(data)
+        if payload > expected:
+            problem, payload = "extra bytes at the end", "more"
+            if source.regular and not source.gzip:
+                payload = os.path.getsize(path) - start
         raise ValueError(
             f"{path}: {problem}: header promises {' x '.join(map(str, dims))} = "
             f"{expected} bytes of data, found {payload}"
         )
-    # Copied so that callers get a writable array, as from the CSV loader.
-    return path, np.frombuffer(data, np.uint8, offset=start).copy()
+    # A bytearray's array is writable, as the CSV loader's arrays are.
+    return path, np.frombuffer(data, np.uint8)
 
 
 def load_idx(images, labels=None):
@@ -107,10 +137,11 @@ def load_idx(images, labels=None):
 
     Parameters
     ----------
-    images : str or os.PathLike
+    images : str, bytes or os.PathLike
         An IDX3 image file (magic number 0x00000803, n x 28 x 28 unsigned
-        bytes), raw or gzip-compressed, e.g. ``train-images-idx3-ubyte.gz``.
-    labels : str or os.PathLike, optional
+        bytes), raw or gzip-compressed, e.g. ``train-images-idx3-ubyte.gz``;
+        a stream (a pipe or FIFO) is read once.
+    labels : str, bytes or os.PathLike, optional
         The matching IDX1 label file (magic number 0x00000801), e.g.
         ``train-labels-idx1-ubyte.gz``.
 
@@ -125,10 +156,14 @@ def load_idx(images, labels=None):
     ------
     FileNotFoundError
         If a file does not exist.
+    TypeError
+        If `images` or `labels` is not a str, bytes or os.PathLike.
     ValueError
         If a file has the wrong magic number, images that are not 28x28, a
         data size that does not match its header, labels outside 0-9, if the
         image and label counts differ, or if gzip data is corrupt or truncated.
+        A file is read no further than its header promises (and one byte),
+        so a gzip bomb behind a small header is refused early.
 
     Examples
     --------
@@ -145,11 +180,14 @@ def load_idx(images, labels=None):
     >>> X.shape, X.dtype, y.tolist()
     ((2, 784), dtype('uint8'), [3, 7])
     """
-    images, X = _read_idx(images, _IDX_IMAGES, "images")
+    images = file_name(images, "images")
+    if labels is not None:
+        labels = file_name(labels, "labels")
+    images, X = _read_idx(images, _IDX_IMAGES, "images", "images")
     X = X.reshape(-1, PIXELS)
     if labels is None:
         return X, None
-    labels, y = _read_idx(labels, _IDX_LABELS, "labels")
+    labels, y = _read_idx(labels, _IDX_LABELS, "labels", "labels")
     y = y.astype(np.int64)
     if len(y) != len(X):
         raise ValueError(
@@ -245,7 +283,7 @@ def save_mnist_csv(path, X, y=None):
 
     Parameters
     ----------
-    path : str or os.PathLike
+    path : str, bytes or os.PathLike
         Where to write, e.g. ``"train.csv"`` or ``"train.csv.gz"``.
     X : array-like of shape (n, 784)
         Pixel values, integers 0-255 (integer-valued floats are accepted).
@@ -254,12 +292,14 @@ def save_mnist_csv(path, X, y=None):
 
     Returns
     -------
-    path : str or os.PathLike
+    path : str, bytes or os.PathLike
         `path`, unchanged, so that ``load_mnist_csv(save_mnist_csv(path, X, y))``
         returns ``X`` and ``y``.
 
     Raises
     ------
+    TypeError
+        If `path` is not a str, bytes or os.PathLike.
     ValueError
         If `X` is not 2-D with 784 columns and at least one row, holds NaN or
         values that are not integers 0-255, or if `y` is not 1-D with one
@@ -276,6 +316,7 @@ def save_mnist_csv(path, X, y=None):
     >>> bool((X == X_test).all() and (y == y_test).all())
     True
     """
+    target = file_name(path, "path")
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != PIXELS or not len(X):
         raise ValueError(
@@ -294,7 +335,6 @@ def save_mnist_csv(path, X, y=None):
         rows, names = np.column_stack([y.astype(np.uint8), rows]), ["label", *names]
     header = (",".join(names) + "\n").encode()
 
-    target = os.fspath(path)
     with temporary_beside(target) as temp:
         with open(temp, "wb") as raw:
             out = raw
