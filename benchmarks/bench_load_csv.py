@@ -5,7 +5,9 @@ folder, from Fashion-MNIST (``fetch_fashion_mnist``: Debian's ``dataset-fashion-
 or the data home) when it is there, else from synthetic digits of the same shape.
 Each loader is timed in this process, alternating, best of ``--repeat``; its
 peak memory is measured in a fresh process, as the peak resident set size
-(VmHWM) reached while loading minus the size before.
+(VmHWM) reached while loading minus the size before.  The third loader reads
+the same file through a FIFO, as ``--data <(cat FILE)`` does: a stream is read
+once and kept in memory, so its peak includes the file's text.
 
     python benchmarks/bench_load_csv.py [--rows N] [--repeat R] [--skip-gz]
 
@@ -17,8 +19,10 @@ import argparse
 import contextlib
 import multiprocessing
 import os
+import shutil
 import sys
 import tempfile
+import threading
 import time
 
 import numpy as np
@@ -36,9 +40,28 @@ def bare_pandas(path):
     return pd.read_csv(path, dtype="uint8")
 
 
+def through_fifo(path):
+    """load_mnist_csv of ``path``'s content, written into a FIFO by a thread."""
+    with tempfile.TemporaryDirectory() as folder:
+        fifo = os.path.join(folder, "fifo")
+        os.mkfifo(fifo)
+
+        def feed():
+            with open(path, "rb") as src, open(fifo, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+
+        writer = threading.Thread(target=feed)
+        writer.start()
+        try:
+            return load_mnist_csv(fifo)
+        finally:
+            writer.join()
+
+
 LOADERS = {
     'pandas.read_csv(dtype="uint8")': bare_pandas,
     "load_mnist_csv": load_mnist_csv,
+    "load_mnist_csv(FIFO)": through_fifo,
 }
 
 
@@ -103,6 +126,8 @@ def bench(path, repeat):
         print(f"  {name:32} {best[name]:6.3f} s   peak extra RSS {memory:6.0f} MiB")
     ratio = best["load_mnist_csv"] / best['pandas.read_csv(dtype="uint8")']
     print(f"  {'ratio load_mnist_csv / pandas':32} {ratio:6.2f}")
+    fifo = best["load_mnist_csv(FIFO)"] / best["load_mnist_csv"]
+    print(f"  {'ratio FIFO / file':32} {fifo:6.2f}")
     return ratio
 
 
