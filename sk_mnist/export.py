@@ -83,8 +83,7 @@ def _export_steps(model):
     if type(model) is DenseMLPClassifier:
         steps = [("(the model)", model)]
     elif isinstance(model, Pipeline):
-        steps = [(name, est) for name, est in model.steps]
-        steps = [(n, e) for n, e in steps if e is not None and e != "passthrough"]
+        steps = [(n, e) for n, e in model.steps if e is not None and e != "passthrough"]
     else:
         raise ValueError(
             f"Cannot export a {type(model).__name__}: export_onnx takes a fitted "
@@ -134,6 +133,8 @@ def _dense_layers(network, n_features):
 
     if len(network.inputs) != 1 or len(network.outputs) != 1:
         raise ValueError("Cannot export: the network must have one input and output.")
+    # By identity, not by name: a custom function may share a built-in's name.
+    known = {keras.activations.get(name): name for name in SUPPORTED_ACTIVATIONS}
     layers, previous, width = [], network.inputs[0], n_features
     for layer in network.layers:
         if isinstance(layer, keras.layers.InputLayer):
@@ -147,13 +148,15 @@ def _dense_layers(network, n_features):
         if isinstance(layer, keras.layers.Dropout):
             continue  # the identity at inference
         weights = [np.asarray(w, dtype=np.float32) for w in layer.get_weights()]
-        if not 1 <= len(weights) <= 2 or weights[0].shape[:1] != (width,):
+        expected = [(width, layer.units)] + [(layer.units,)] * bool(layer.use_bias)
+        if [w.shape for w in weights] != expected:
             raise ValueError(f"Cannot export {where}: unexpected weight shapes.")
-        activation = layer.get_config().get("activation")
-        if activation not in SUPPORTED_ACTIVATIONS:
+        activation = known.get(layer.activation)
+        if activation is None:
+            name = getattr(layer.activation, "__name__", layer.activation)
             raise ValueError(
-                f"Cannot export {where}: activation {activation!r} has no ONNX "
-                f"mapping (supported: {', '.join(sorted(SUPPORTED_ACTIVATIONS))})."
+                f"Cannot export {where}: activation {name!r} has no ONNX mapping "
+                f"(supported: {', '.join(sorted(SUPPORTED_ACTIVATIONS))})."
             )
         bias = weights[1] if len(weights) == 2 else None
         layers.append((layer.name, weights[0], bias, activation))

@@ -273,10 +273,16 @@ def test_an_unfitted_step_is_refused_naming_it(digits):
 def test_an_activation_without_onnx_mapping_is_refused_naming_the_layer(digits):
     X, y = digits
     clf = DenseMLPClassifier(**TINY, random_state=0).fit(X / 255, y)
-    clf.model_.get_layer("hidden_1").activation = keras.activations.hard_sigmoid
-    with pytest.raises(ValueError, match="layer 'hidden_1'.*'hard_sigmoid'") as err:
-        to_onnx(clf)
-    _one_line_error(err)
+    layer = clf.model_.get_layer("hidden_1")
+    # A lambda as well: Keras cannot serialise it, so it has no config name.
+    for function, name in [
+        (keras.activations.hard_sigmoid, "hard_sigmoid"),
+        (lambda x: x, "<lambda>"),
+    ]:
+        layer.activation = function
+        with pytest.raises(ValueError, match=f"layer 'hidden_1'.*'{name}'") as err:
+            to_onnx(clf)
+        _one_line_error(err)
 
 
 # ----------------------------------------------------------- the file
