@@ -16,6 +16,8 @@ one call, like :class:`sklearn.metrics.ConfusionMatrixDisplay`:
 * :class:`DigitConfusionMatrixDisplay` - the confusion matrix, with a row and
   a column for every class the classifier knows.
 * :class:`MisclassifiedDisplay` - the most confidently misclassified digits.
+* :class:`DigitNormalizationDisplay` - images of any size next to the 28 x 28
+  digits :class:`~sk_mnist.DigitNormalizer` makes of them.
 * :class:`SearchScoresDisplay` - mean cross-validated score of each candidate
   of a grid or randomized search.
 * :func:`save_figure` - write a display's figure to a PNG file and close it.
@@ -34,6 +36,7 @@ from ._class_distribution import ClassDistributionDisplay
 from ._confusion_matrix import DigitConfusionMatrixDisplay
 from ._digit_grid import DigitGridDisplay
 from ._misclassified import MisclassifiedDisplay
+from ._normalized import DigitNormalizationDisplay
 from ._save import save_figure
 from ._search_scores import SearchScoresDisplay
 from ._training_history import TrainingHistoryDisplay
@@ -42,6 +45,7 @@ __all__ = [
     "ClassDistributionDisplay",
     "DigitConfusionMatrixDisplay",
     "DigitGridDisplay",
+    "DigitNormalizationDisplay",
     "MisclassifiedDisplay",
     "SearchScoresDisplay",
     "TrainingHistoryDisplay",
