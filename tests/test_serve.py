@@ -179,6 +179,21 @@ def test_image_uploads_are_normalised_as_offline(client, model, X_test):
     assert prediction["image"] == _offline(model, data)[0].tolist()
 
 
+def test_mixed_uploads_answer_in_the_order_of_the_form(client, model, X_test, tmp_path):
+    first, last = _png(X_test[3]), _png(X_test[4], 64)
+    files = [
+        ("file", ("first.png", first, "image/png")),
+        ("file", ("two.csv", _csv(X_test[5:7], tmp_path=tmp_path), "text/csv")),
+        ("file", ("last.png", last, "image/png")),
+    ]
+    answer = client.post("/predict", files=files).json()
+    names = [p["file"] for p in answer["predictions"]]
+    assert names == ["first.png", "two.csv", "two.csv", "last.png"]
+    rows = [_offline(model, first)[0], *X_test[5:7], _offline(model, last)[0]]
+    _check_answer(answer, model, np.array(rows))
+    assert ["image" in p for p in answer["predictions"]] == [True, False, False, True]
+
+
 def test_string_labels_come_back_as_strings(sample):
     (X, y), (X_test, _) = sample
     names = np.array(["zero", "one", "two", "three", "four"] * 2)[y]

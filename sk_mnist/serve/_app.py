@@ -84,39 +84,37 @@ def _answer(served, proba, extras):
 
 async def _parse_form(request, served, max_rows, normalizer):
     # The body limit bounds the parts; too many images get 413 below.
-    form = await request.form(max_files=math.inf, max_fields=max_rows)
-    csv_files, images = [], []
-    for field, value in form.multi_items():
-        if isinstance(value, str):
-            raise RequestError(
-                400,
-                f"form field {field!r} is not a file: send digits as files "
-                "(curl -F file=@digit.png)",
-            )
-        name = value.filename or field
-        data = await value.read()
-        if is_csv_upload(value.filename, value.content_type):
-            csv_files.append((name, data))
-        else:
-            images.append((name, data))
-    if not csv_files and not images:
+    files = []
+    async with request.form(max_files=math.inf, max_fields=max_rows) as form:
+        for field, value in form.multi_items():
+            if isinstance(value, str):
+                raise RequestError(
+                    400,
+                    f"form field {field!r} is not a file: send digits as files "
+                    "(curl -F file=@digit.png)",
+                )
+            is_csv = is_csv_upload(value.filename, value.content_type)
+            files.append((is_csv, value.filename or field, await value.read()))
+    if not files:
         raise RequestError(400, "the form holds no files")
     return await run_in_threadpool(
-        _rows_from_files, csv_files, images, served, max_rows, normalizer
+        _rows_from_files, files, served, max_rows, normalizer
     )
 
 
-def _rows_from_files(csv_files, images, served, max_rows, normalizer):
-    if len(images) > max_rows:
+def _rows_from_files(files, served, max_rows, normalizer):
+    """Rows of uploaded CSV and image files, in the order of the form."""
+    n_images = sum(not is_csv for is_csv, _, _ in files)
+    if n_images > max_rows:
         raise RequestError(
-            413, f"the form holds {len(images)} images; the limit is {max_rows}"
+            413, f"the form holds {n_images} images; the limit is {max_rows}"
         )
     parts = [
         rows_from_csv(data, name, served.n_features, max_rows)
-        for name, data in csv_files
+        if is_csv
+        else rows_from_images([(name, data)], normalizer, served.n_features)
+        for is_csv, name, data in files
     ]
-    if images:
-        parts.append(rows_from_images(images, normalizer, served.n_features))
     n_rows = sum(len(X) for X, _ in parts)
     if n_rows > max_rows:
         raise RequestError(
