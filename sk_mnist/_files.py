@@ -2,21 +2,137 @@
 
 A command, a save or a download that fails leaves nothing half-written
 behind, and that includes the folders it created on the way to its output.
+An interruption (Ctrl-C's SIGINT, or SIGTERM where a program turns it into
+an exception as the ``sk-mnist`` command does) that comes while an output is
+being renamed into place or its temporary removed is held until that is
+done (:func:`uninterrupted`), so it cannot leave a temporary behind either.
 """
 
 import contextlib
 import os
 import secrets
 import shutil
+import signal
+import stat
 import tempfile
+import threading
 from pathlib import Path
 
 __all__ = [
     "remove_made_folders",
+    "special_kind",
     "staged_folder",
     "temporary_beside",
     "topmost_missing",
+    "uninterrupted",
 ]
+
+# The signals held back while an output is renamed into place or cleaned up.
+_HELD_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# What special_kind calls each kind of file that is neither a regular file
+# nor a folder.
+_KINDS = (
+    (stat.S_ISLNK, "a symbolic link"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+@contextlib.contextmanager
+def uninterrupted():
+    """Hold SIGINT and SIGTERM until the block ends, then deliver them.
+
+    Python runs a signal's handler between two bytecodes, wherever that is;
+    a ``KeyboardInterrupt`` raised there from inside a cleanup (a rename, a
+    ``shutil.rmtree``) leaves it half done. Inside the block a signal is
+    only noted; when the block ends the handlers that were in place are
+    restored and each noted signal is raised again, so that its handler runs
+    then, as if it had just arrived. Outside Python's main thread, where
+    handlers cannot be set, the block runs as it is.
+
+    Examples
+    --------
+    >>> import signal
+    >>> from sk_mnist._files import uninterrupted
+    >>> done = []
+    >>> try:
+    ...     with uninterrupted():
+    ...         signal.raise_signal(signal.SIGINT)
+    ...         done.append("cleanup finished")
+    ... except KeyboardInterrupt:
+    ...     done.append("then interrupted")
+    >>> done
+    ['cleanup finished', 'then interrupted']
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held, saved = [], {}
+    holding = True
+
+    def hold(signum, frame):
+        if holding:
+            held.append(signum)
+            return
+        # Arrived while the handlers are being put back: as if already back.
+        handler = saved[signum]
+        if callable(handler):
+            handler(signum, frame)
+        else:
+            signal.signal(signum, handler)
+            signal.raise_signal(signum)
+
+    for signum in _HELD_SIGNALS:
+        handler = signal.getsignal(signum)
+        if handler is not None:  # None: not set from Python, cannot be restored
+            saved[signum] = handler
+            signal.signal(signum, hold)
+    try:
+        yield
+    finally:
+        holding = False
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
+
+
+def special_kind(path):
+    """What ``path`` is if it is neither a regular file nor a folder, else None.
+
+    A symbolic link counts as a link, whatever it points to. None also when
+    nothing is at ``path`` or it cannot be examined (the write that follows
+    will report why).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The path to examine.
+
+    Returns
+    -------
+    kind : str or None
+        "a symbolic link", "a FIFO (named pipe)", "a character device",
+        "a block device", "a socket" or "a special file"; None for a regular
+        file, a folder or nothing.
+
+    Examples
+    --------
+    >>> from sk_mnist._files import special_kind
+    >>> special_kind("/dev/null")
+    'a character device'
+    >>> special_kind("/") is None
+    True
+    """
+    try:
+        mode = os.lstat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return next((kind for test, kind in _KINDS if test(mode)), "a special file")
 
 
 def topmost_missing(folder):
@@ -143,13 +259,14 @@ def temporary_beside(target, *, folder=False, suffix=""):
             tmp = _new_file(parent, prefix, suffix)
         yield Path(tmp)
     finally:
-        if tmp is not None and folder:
-            shutil.rmtree(tmp, ignore_errors=True)
-        elif tmp is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(tmp)
-        if not os.path.lexists(target):
-            remove_made_folders(parent, top)
+        with uninterrupted():
+            if tmp is not None and folder:
+                shutil.rmtree(tmp, ignore_errors=True)
+            elif tmp is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(tmp)
+            if not os.path.lexists(target):
+                remove_made_folders(parent, top)
 
 
 @contextlib.contextmanager
@@ -160,7 +277,10 @@ def staged_folder(target):
     the umask's mode. When the block ends without an error, an existing
     ``target`` is moved aside, the new folder is renamed to ``target`` and
     the old one is removed; if that rename fails, the old ``target`` is put
-    back. When the block raises, ``target`` is left as it was.
+    back. When the block raises, ``target`` is left as it was. SIGINT and
+    SIGTERM are held from the renames to the end of the cleanup (see
+    :func:`uninterrupted`): once the new folder is complete, the swap and the
+    cleanup finish before an interruption takes effect.
 
     Examples
     --------
@@ -173,15 +293,18 @@ def staged_folder(target):
     >>> os.listdir(target), os.listdir(home)
     (['notes.txt'], ['run'])
     """
-    with temporary_beside(target, folder=True) as staging:
-        new, old = staging / "new", staging / "old"
-        new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
-        yield new
-        try:
-            if os.path.lexists(target):
-                os.rename(target, old)
-            os.rename(new, target)
-        except BaseException:
-            if old.exists() and not os.path.lexists(target):
-                os.rename(old, target)
-            raise
+    # Entered before the staging folder, so it ends after that is removed.
+    with contextlib.ExitStack() as held:
+        with temporary_beside(target, folder=True) as staging:
+            new, old = staging / "new", staging / "old"
+            new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
+            yield new
+            held.enter_context(uninterrupted())
+            try:
+                if os.path.lexists(target):
+                    os.rename(target, old)
+                os.rename(new, target)
+            except BaseException:
+                if old.exists() and not os.path.lexists(target):
+                    os.rename(old, target)
+                raise

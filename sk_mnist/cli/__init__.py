@@ -1,8 +1,9 @@
 """The ``sk-mnist`` command: train, evaluate and predict, thin over the library.
 
 Every failure a user can cause (bad options, missing or malformed files, a
-corrupt model) ends with one ``error: ...`` line on stderr and exit status
-2; Ctrl-C ends with exit status 130. Nothing half-written is left behind: output
+corrupt model, an output that would replace an input) ends with one
+``error: ...`` line on stderr and exit status 2; Ctrl-C ends with exit
+status 130 and SIGTERM with 143. Nothing half-written is left behind: output
 is written under a temporary name next to its destination and renamed into
 place only when complete.
 
@@ -18,7 +19,7 @@ The public names are :func:`main` (the console script) and
 * ``_report`` - metrics, versions and progress lines;
 * ``_run_folder`` - the ``--out`` folder: staging, the earlier-run check;
 * ``_outputs`` - the rules for output files;
-* ``_errors`` - failures as one line and an exit status.
+* ``_errors`` - failures as one line and an exit status, SIGTERM.
 """
 
 from ._main import main

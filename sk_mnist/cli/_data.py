@@ -3,6 +3,13 @@
 from ._errors import UsageError
 
 
+def input_paths(args):
+    """``{option: path}`` of the files and folders train and search read."""
+    paths = {"--train": args.train, "--test": args.test}
+    paths["--data-home"] = args.data_home
+    return {option: path for option, path in paths.items() if path is not None}
+
+
 def load_images(path):
     """``load_mnist_csv(path)``: X and y (None without a label column)."""
     from ..datasets import load_mnist_csv

@@ -3,16 +3,21 @@
 Every failure a user can cause ends in :class:`UsageError` (or an
 ``OSError``/``ValueError`` from the library, which carries a one-line
 message naming the file and the problem) and exit status 2. Running out of
-memory is reported as such. Ctrl-C ends with 130.
+memory is reported as such. Ctrl-C ends with 130 and SIGTERM with 143
+(128 plus the signal's number, as a shell reports a process the signal
+killed), after the same cleanup.
 """
 
 import contextlib
 import os
 import re
+import signal
 import textwrap
+import threading
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 # What the backends raise when an allocation fails, by class name so that none
 # of them need be imported: TensorFlow's ResourceExhaustedError, PyTorch's
@@ -25,9 +30,40 @@ class UsageError(Exception):
     """A problem the user can fix; reported as one ``error:`` line."""
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where Ctrl-C raises ``KeyboardInterrupt``.
+
+    A subclass of it, so that everything that cleans up after Ctrl-C
+    (``finally`` blocks, joblib stopping its workers) does the same here.
+    """
+
+
 def debugging():
     """Whether ``SK_MNIST_DEBUG`` asks for tracebacks instead of one line."""
     return bool(os.environ.get("SK_MNIST_DEBUG"))
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt():
+    """Raise :class:`Terminated` on SIGTERM inside the block.
+
+    SIGTERM is what ``timeout``, systemd and Slurm send; Python's default
+    ends the process on the spot, leaving staging folders behind. Outside
+    the main thread (where handlers cannot be set) nothing changes.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        # None: a handler set outside Python, which cannot be put back.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
 
 
 def is_out_of_memory(err):

@@ -1,11 +1,15 @@
-"""``sk-mnist evaluate`` and ``sk-mnist predict``: the commands that use a model."""
+"""``sk-mnist evaluate`` and ``sk-mnist predict``: the commands that use a model.
+
+Their outputs are checked before anything is read: none may replace the
+``--data`` file or anything inside the ``--model`` folder, or each other
+(see :mod:`sk_mnist.cli._outputs`).
+"""
 
 import json
-import os
 
 from ._data import check_labels, load_images, load_labelled
-from ._errors import UsageError, running_network
-from ._outputs import atomic_file
+from ._errors import running_network
+from ._outputs import atomic_file, check_output_file
 from ._report import metrics, versions
 
 _HINT = "; the model may be too large for this machine"
@@ -22,6 +26,16 @@ def cmd_evaluate(args):
     """Print accuracy and the classification report of a saved model."""
     from sklearn.metrics import classification_report
 
+    inputs = {"--model": args.model, "--data": args.data}
+    if args.metrics is not None:
+        check_output_file("--metrics", args.metrics, inputs)
+    if args.confusion_matrix is not None:
+        check_output_file(
+            "--confusion-matrix",
+            args.confusion_matrix,
+            inputs,
+            others={"--metrics": args.metrics},
+        )
     X, y = load_labelled(args.data, "evaluate")
     model = _load_model(args.model)
     check_labels(y, model.classes_, args.data, f"the classes of {args.model}")
@@ -34,12 +48,12 @@ def cmd_evaluate(args):
     print(classification_report(y, pred, digits=4, zero_division=0))
     if args.metrics is not None:
         found.update(model=str(args.model), data=str(args.data), versions=versions())
-        with atomic_file(args.metrics) as tmp:
+        with atomic_file("--metrics", args.metrics) as tmp:
             tmp.write_text(json.dumps(found, indent=2) + "\n")
     if args.confusion_matrix is not None:
         from ..plotting import DigitConfusionMatrixDisplay, save_figure
 
-        with atomic_file(args.confusion_matrix) as tmp:
+        with atomic_file("--confusion-matrix", args.confusion_matrix) as tmp:
             display = DigitConfusionMatrixDisplay.from_estimator(
                 model, X, y, y_pred=pred
             )
@@ -51,17 +65,16 @@ def cmd_predict(args):
     """Write predictions and class probabilities for every image."""
     import pandas as pd
 
-    if args.output.exists() and os.path.samefile(args.output, args.data):
-        raise UsageError(
-            f"--output {args.output} is the --data file; choose another --output"
-        )
+    check_output_file(
+        "--output", args.output, {"--model": args.model, "--data": args.data}
+    )
     X, _ = load_images(args.data)
     model = _load_model(args.model)
     with running_network(hint=_HINT):
         proba = model.predict_proba(X)
     frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
     frame.insert(0, "prediction", model.classes_[proba.argmax(axis=1)])
-    with atomic_file(args.output) as tmp:
+    with atomic_file("--output", args.output) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6g")
     print(f"wrote {len(frame)} predictions to {args.output}")
     return 0

@@ -6,11 +6,14 @@ import sys
 from ._download import cmd_download
 from ._errors import (
     EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
     EXIT_USAGE,
+    Terminated,
     UsageError,
     debugging,
     error_line,
     is_out_of_memory,
+    sigterm_as_interrupt,
 )
 from ._evaluate import cmd_evaluate, cmd_predict
 from ._parser import build_parser
@@ -51,7 +54,9 @@ def main(argv=None):
     status : int
         0 on success; 2 after a usage, data or file-system error or running
         out of memory (one ``error: ...`` line on stderr; set
-        ``SK_MNIST_DEBUG=1`` for the traceback); 130 when interrupted.
+        ``SK_MNIST_DEBUG=1`` for the traceback); 130 when interrupted with
+        Ctrl-C (SIGINT) and 143 on SIGTERM, after removing what the command
+        had begun to write.
 
     Examples
     --------
@@ -60,23 +65,27 @@ def main(argv=None):
     2
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    try:
-        args = _parse(argv)
-        if args.command in _DRAWING:
-            import matplotlib
+    with sigterm_as_interrupt():
+        try:
+            args = _parse(argv)
+            if args.command in _DRAWING:
+                import matplotlib
 
-            matplotlib.use("Agg")
-        return COMMANDS[args.command](args)
-    except (UsageError, OSError, ValueError) as err:
-        if debugging():
-            raise
-        print(f"error: {error_line(err)}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("interrupted: stopped, nothing was written", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception as err:
-        if debugging() or not is_out_of_memory(err):
-            raise
-        print(f"error: {error_line(err)}", file=sys.stderr)
-        return EXIT_USAGE
+                matplotlib.use("Agg")
+            return COMMANDS[args.command](args)
+        except (UsageError, OSError, ValueError) as err:
+            if debugging():
+                raise
+            print(f"error: {error_line(err)}", file=sys.stderr)
+            return EXIT_USAGE
+        except KeyboardInterrupt as err:
+            if isinstance(err, Terminated):
+                print("terminated: stopped, nothing was written", file=sys.stderr)
+                return EXIT_TERMINATED
+            print("interrupted: stopped, nothing was written", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        except Exception as err:
+            if debugging() or not is_out_of_memory(err):
+                raise
+            print(f"error: {error_line(err)}", file=sys.stderr)
+            return EXIT_USAGE

@@ -8,7 +8,7 @@ cannot drift from what training uses.
 from pathlib import Path
 
 from .. import __version__
-from .._quiet import import_keras_quietly
+from .._keras_runtime import import_keras_quietly
 from . import _options as opt
 
 TRAIN_EXAMPLES = """\

@@ -2,23 +2,26 @@
 
 A run is written in a staging folder beside ``--out`` and renamed into place
 when complete (:func:`staged_run`). It replaces what is at ``--out`` only
-when that is nothing, an empty folder or an earlier run (:func:`is_earlier_run`).
+when that is nothing, an empty folder or an earlier run: a folder in which
+everything, recursively, is what sk-mnist writes (:func:`foreign_entry`),
+with a ``metrics.json`` naming the sk-mnist version that wrote it. A user's
+file anywhere in it, ``model/notes.txt`` as much as ``notes.txt``, a folder
+or a link where a run writes a file, keeps it from being replaced.
 """
 
 import contextlib
 import json
+import os
 from pathlib import Path
 
-from .._files import staged_folder
+from .._files import special_kind, staged_folder
 from ._errors import UsageError
 from ._outputs import output_error
 
 RUN_MARKER = "metrics.json"
-# Every name 'train' and 'search' write in --out: a folder holding only these
-# and a RUN_MARKER that says it came from sk-mnist is an earlier run, which a
-# new run may replace.
+MODEL_FOLDER = "model"
+# Every file 'train' and 'search' write in --out, beside MODEL_FOLDER.
 TRAIN_NAMES = (
-    "model",
     "history.csv",
     "class_distribution.png",
     "samples.png",
@@ -28,7 +31,6 @@ TRAIN_NAMES = (
     RUN_MARKER,
 )
 SEARCH_NAMES = (
-    "model",
     "cv_results.csv",
     "best_params.json",
     "search_scores.png",
@@ -36,51 +38,99 @@ SEARCH_NAMES = (
 )
 
 
-def is_earlier_run(folder):
-    """Whether ``folder`` holds only what an sk-mnist run writes, with its
-    ``metrics.json`` naming the sk-mnist version that wrote it."""
-    names = {entry.name for entry in folder.iterdir()}
-    if not names <= {*TRAIN_NAMES, *SEARCH_NAMES} or RUN_MARKER not in names:
-        return False
+def _model_files():
+    """The files ``save_model`` writes in a model folder."""
+    from ..persistence import JSON_NAME, KERAS_NAME
+
+    return {JSON_NAME, KERAS_NAME}
+
+
+def foreign_entry(folder):
+    """The first thing in ``folder``, recursively, that no run writes, or None.
+
+    A run writes regular files with the names above, and a ``model`` folder
+    holding only the model's files; anything else (another name, a folder
+    or a link where a file belongs, anything under a folder a run does not
+    write) is foreign.
+    """
+    run_files = {*TRAIN_NAMES, *SEARCH_NAMES}
+    for entry in sorted(os.scandir(folder), key=lambda entry: entry.name):
+        if entry.name == MODEL_FOLDER and entry.is_dir(follow_symlinks=False):
+            model_files = _model_files()
+            for inner in sorted(os.scandir(entry.path), key=lambda e: e.name):
+                if inner.name not in model_files or not inner.is_file(
+                    follow_symlinks=False
+                ):
+                    return Path(inner.path)
+        elif entry.name not in run_files or not entry.is_file(follow_symlinks=False):
+            return Path(entry.path)
+    return None
+
+
+def _not_a_run(folder):
+    """Why the non-empty ``folder`` is not an earlier run, or None if it is."""
+    foreign = foreign_entry(folder)
+    if foreign is not None:
+        return f"{foreign} was not written by sk-mnist"
     try:
-        metrics = json.loads((folder / RUN_MARKER).read_text())
+        metrics = json.loads((folder / RUN_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        metrics = None
     versions = metrics.get("versions") if isinstance(metrics, dict) else None
-    return isinstance(versions, dict) and "sk_mnist" in versions
+    if not (isinstance(versions, dict) and "sk_mnist" in versions):
+        return f"no {RUN_MARKER} written by sk-mnist"
+    return None
 
 
-def check_out(target):
+def check_out(target, inputs):
     """Refuse an ``--out`` that a run may not replace, before any work is done.
 
-    ``target`` may be missing, an empty folder or an earlier run (see
-    :func:`is_earlier_run`); it may not be, or hold, the current folder.
+    ``target`` may be missing, an empty folder or an earlier run; it may not
+    be a link, be or hold the current folder, or hold one of ``inputs``
+    (``{option: path}``, the files and folders the run reads).
     """
     target = Path(target)
-    if not target.exists():
-        return
+    if special_kind(target) == "a symbolic link":
+        raise UsageError(
+            f"--out {target} is a symbolic link; a run replaces its --out folder "
+            "with a new one, which would replace the link rather than fill the "
+            "folder it points to; choose another --out"
+        )
+    real = Path(os.path.realpath(target))
     here = Path.cwd().resolve()
-    if target.is_dir() and (
-        here == target.resolve() or target.resolve() in here.parents
-    ):
+    if target.is_dir() and (here == real or real in here.parents):
         raise UsageError(
             f"--out {target}: is the current folder or holds it, and a run "
             "replaces its --out folder; choose another --out"
         )
-    if not (target.is_dir() and (not any(target.iterdir()) or is_earlier_run(target))):
+    for option, path in inputs.items():
+        if real in Path(os.path.realpath(path)).parents:
+            raise UsageError(
+                f"--out {target} holds the {option} {path}, and a run replaces "
+                "its --out folder; choose another --out"
+            )
+    if not os.path.lexists(target):
+        return
+    if not target.is_dir():
+        problem = f"it is {special_kind(target) or 'a file'}"
+    elif any(target.iterdir()):
+        problem = _not_a_run(target)
+    else:
+        problem = None
+    if problem is not None:
         raise UsageError(
-            f"{target} exists and is not an earlier sk-mnist run; "
+            f"{target} exists and is not an earlier sk-mnist run ({problem}); "
             "choose another --out or remove it"
         )
 
 
 @contextlib.contextmanager
-def staged_run(target):
+def staged_run(target, inputs):
     """Yield a staging folder that replaces ``target`` on success only."""
     target = Path(target)
     # Checked again here, not only before the data was loaded: a training
     # run is long, and files put in ``target`` meanwhile must not be wiped.
-    check_out(target)
+    check_out(target, inputs)
     with contextlib.ExitStack() as stack:
         with output_error(target):
             staging = stack.enter_context(staged_folder(target))

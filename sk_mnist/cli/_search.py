@@ -5,8 +5,9 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 
-from ._data import load_train_test
+from ._data import input_paths, load_train_test
 from ._errors import UsageError, running_network
 from ._report import metrics, plain, versions
 from ._run_folder import RUN_MARKER, check_out, staged_run
@@ -79,6 +80,14 @@ def progress_lines(args):
         logger.setLevel(level)
 
 
+def _grid_file(grid):
+    """``grid`` as a path when it names an existing file (not JSON text)."""
+    with contextlib.suppress(OSError, ValueError):
+        if Path(grid).is_file():
+            return Path(grid)
+    return None
+
+
 def build_search(args, n_jobs):
     """The unfitted search ``args`` ask for; bad --scoring or --grid refused."""
     from sklearn.metrics import get_scorer
@@ -111,7 +120,10 @@ def cmd_search(args):
     """Cross-validated search; write the results and the refit best model."""
     from ..search import start_workers
 
-    check_out(args.out)
+    inputs = input_paths(args)
+    if _grid_file(args.grid) is not None:
+        inputs["--grid"] = _grid_file(args.grid)
+    check_out(args.out, inputs)
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
     n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
@@ -120,7 +132,7 @@ def cmd_search(args):
     X_train, y_train, X_test, y_test, _ = load_train_test(args)
     search = build_search(args, n_jobs)
     hint = "; try smaller widths or batch sizes in --grid"
-    with on_cluster(args.scheduler), staged_run(args.out) as staging:
+    with on_cluster(args.scheduler), staged_run(args.out, inputs) as staging:
         if workers is not None:
             workers.join()
         start = time.perf_counter()

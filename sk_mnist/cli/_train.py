@@ -3,7 +3,7 @@
 import json
 import time
 
-from ._data import load_train_test
+from ._data import input_paths, load_train_test
 from ._errors import UsageError, running_network
 from ._options import WIDTHS
 from ._report import metrics, plain, say, versions
@@ -94,7 +94,8 @@ def cmd_train(args):
     """Train, evaluate on the test set, and write the run directory."""
     from sklearn.model_selection import train_test_split
 
-    check_out(args.out)
+    inputs = input_paths(args)
+    check_out(args.out, inputs)
     pipe = recipe_pipeline(args)
     X_train, y_train, X_test, y_test, data = load_train_test(args)
     if X_test is None:
@@ -106,7 +107,7 @@ def cmd_train(args):
             random_state=args.seed,
         )
         data["test"] = f"stratified 20% hold-out of {args.train}"
-    with staged_run(args.out) as staging:
+    with staged_run(args.out, inputs) as staging:
         say(
             args,
             f"training on {len(y_train)} images, testing on {len(y_test)} "
