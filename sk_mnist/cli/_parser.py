@@ -29,6 +29,7 @@ SEARCH_EXAMPLES = """\
 examples:
   sk-mnist search --grid '{"mlp__hidden_layer_sizes": [[256], [512, 256]],
                            "mlp__batch_size": [64, 256], "mlp__epochs": [5]}'
+  sk-mnist search --grid grid.json --dry-run   # the candidates, nothing trained
   sk-mnist search --train mnist_train.csv --test mnist_test.csv \\
       --grid grid.json --n-iter 8 --cv 5 --n-jobs 2 --out search1
   sk-mnist search --grid grid.json --scheduler tcp://scheduler:8786   # on Dask
@@ -228,7 +229,8 @@ def _add_search(sub, datasets):
         "grid or randomized search over the pipeline's parameters",
         "Cross-validated hyperparameter search. Writes cv_results.csv, "
         "best_params.json, the refit best model under model/, a plot of the "
-        "mean score per candidate and, with --test, its test metrics.",
+        "mean score per candidate and, with --test, its test metrics. Before "
+        "it starts it says how many fits it will run.",
         SEARCH_EXAMPLES,
     )
     opt.add_data_options(
@@ -263,8 +265,9 @@ def _add_search(sub, datasets):
         "--n-jobs",
         type=opt.positive_int,
         metavar="N",
-        help="fits run at once: in N worker processes here (default: 1), or on "
-        "the --scheduler's workers (default: as many as they have threads)",
+        help="fits run at once: in N worker processes here (default: 1; at "
+        "most one per CPU core, with a warning when N is more), or on the "
+        "--scheduler's workers (default: as many as they have threads)",
     )
     search.add_argument(
         "--scheduler",
@@ -272,6 +275,12 @@ def _add_search(sub, datasets):
         help="run the fits on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
         "pip install 'sk-mnist[distributed]'); the refit of the best candidate "
         "runs here",
+    )
+    search.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print how many fits the search would run and its candidates, "
+        "then stop: no data is read, nothing is trained or written",
     )
     opt.add_run_options(search, "sk-mnist-search", "progress lines")
 

@@ -1,10 +1,16 @@
-"""``sk-mnist search``: a cross-validated search, here or on a Dask cluster."""
+"""``sk-mnist search``: a cross-validated search, here or on a Dask cluster.
+
+Before anything is trained it says how many fits the search will run
+(candidates x folds, then one refit of the best); ``--dry-run`` stops there,
+after listing the candidates. Local fits run at most one per CPU core.
+"""
 
 import contextlib
 import json
 import logging
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ._data import input_paths, load_train_test
@@ -80,6 +86,63 @@ def progress_lines(args):
         logger.setLevel(level)
 
 
+def fits_at_once(args):
+    """The search's ``n_jobs``: at most one local fit per CPU core.
+
+    Each fit holds its own network and copy of the data, so more processes
+    than cores only add memory (8 on 2 cores took 7.3 GB), not speed. On a
+    --scheduler, the cluster's threads decide (-1) unless --n-jobs says.
+    """
+    if args.scheduler is not None:
+        return args.n_jobs or -1
+    import joblib
+
+    cores = joblib.cpu_count()
+    if args.n_jobs is not None and args.n_jobs > cores:
+        print(
+            f"warning: --n-jobs {args.n_jobs} is more than the {cores} CPU "
+            f"cores here; running {cores} fits at once",
+            file=sys.stderr,
+        )
+        return cores
+    return args.n_jobs or 1
+
+
+def candidates(search):
+    """The parameter sets ``search`` will try, in order (sklearn's own lists)."""
+    from sklearn.model_selection import ParameterGrid, ParameterSampler
+
+    if hasattr(search, "param_grid"):
+        return list(ParameterGrid(search.param_grid))
+    with warnings.catch_warnings():
+        # "The total space of parameters is smaller than n_iter": it says so.
+        warnings.simplefilter("ignore", UserWarning)
+        return list(
+            ParameterSampler(
+                search.param_distributions,
+                search.n_iter,
+                random_state=search.random_state,
+            )
+        )
+
+
+def plan(n_candidates, folds):
+    """One line: how many fits a search of ``n_candidates`` will run."""
+    return (
+        f"{n_candidates} candidate{'s' * (n_candidates != 1)} x {folds} folds = "
+        f"{n_candidates * folds} fits, then 1 refit of the best candidate on "
+        "all the training data"
+    )
+
+
+def _listed(params):
+    """``name=value, ...`` with NumPy scalars shown as Python's."""
+    return ", ".join(
+        f"{name}={value.item() if hasattr(value, 'item') else value!r}"
+        for name, value in params.items()
+    )
+
+
 def _grid_file(grid):
     """``grid`` as a path when it names an existing file (not JSON text)."""
     with contextlib.suppress(OSError, ValueError):
@@ -126,11 +189,18 @@ def cmd_search(args):
     check_out(args.out, inputs)
     if args.scheduler is not None:
         check_scheduler(args.scheduler)
-    n_jobs = args.n_jobs or (-1 if args.scheduler else 1)
+    n_jobs = fits_at_once(args)
+    search = build_search(args, n_jobs)
+    found = candidates(search)
+    print(plan(len(found), args.cv), flush=True)
+    if args.dry_run:
+        for number, params in enumerate(found, 1):
+            print(f"  {number}: {_listed(params)}")
+        print("dry run: no data was read, nothing was trained or written")
+        return 0
     # Local worker processes import Keras while this one loads the data.
     workers = None if args.scheduler else start_workers(n_jobs)
     X_train, y_train, X_test, y_test, _ = load_train_test(args)
-    search = build_search(args, n_jobs)
     hint = "; try smaller widths or batch sizes in --grid"
     with on_cluster(args.scheduler), staged_run(args.out, inputs) as staging:
         if workers is not None:
