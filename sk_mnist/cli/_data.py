@@ -1,6 +1,10 @@
-"""The data a command reads: ``--train``/``--test``, ``--dataset``, ``--data``."""
+"""The data a command reads: ``--train``/``--test``, ``--dataset``, ``--data``.
 
-from ._errors import UsageError
+Out of memory while reading is reported as the data file's problem, not the
+network's (:func:`~sk_mnist.cli._errors.reading_data`).
+"""
+
+from ._errors import UsageError, reading_data
 
 
 def input_paths(args):
@@ -14,7 +18,8 @@ def load_images(path):
     """``load_mnist_csv(path)``: X and y (None without a label column)."""
     from ..datasets import load_mnist_csv
 
-    return load_mnist_csv(path)
+    with reading_data(path):
+        return load_mnist_csv(path)
 
 
 def load_labelled(path, what):
@@ -45,7 +50,8 @@ def fetch(name, data_home, *, quiet, timeout=None):
 
     options = {} if timeout is None else {"timeout": timeout}
     try:
-        return fetch_dataset(name, data_home, verbose=not quiet, **options)
+        with reading_data(f"--dataset {name}"):
+            return fetch_dataset(name, data_home, verbose=not quiet, **options)
     except FetchError as err:
         raise UsageError(str(err)) from None
 

@@ -3,7 +3,8 @@
 Every failure a user can cause ends in :class:`UsageError` (or an
 ``OSError``/``ValueError`` from the library, which carries a one-line
 message naming the file and the problem) and exit status 2. Running out of
-memory is reported as such. Ctrl-C ends with 130 and SIGTERM with 143
+memory is reported as such, saying whether it was reading the data or
+building and running the network. Ctrl-C ends with 130 and SIGTERM with 143
 (128 plus the signal's number, as a shell reports a process the signal
 killed), after the same cleanup.
 """
@@ -87,6 +88,17 @@ def _reason(err):
 
 
 @contextlib.contextmanager
+def reading_data(path):
+    """Report running out of memory in the block as reading ``path``."""
+    try:
+        yield
+    except MemoryError as err:
+        raise UsageError(
+            f"{path}: out of memory reading the data ({_reason(err)})"
+        ) from err
+
+
+@contextlib.contextmanager
 def running_network(sizes=(), hint=""):
     """Report running out of memory in the block as the network's.
 
@@ -109,12 +121,31 @@ def error_line(err):
     """The one line reported for ``err`` (after ``error: ``).
 
     An ``OSError`` with a file name gives the system's own words; anything
-    else its first line.
+    else its first line. Characters a terminal would not show as typed (a
+    file name's undecodable bytes, control characters) are escaped.
     """
     if isinstance(err, OSError) and err.filename and err.strerror:
-        message = f"{err.filename}: {err.strerror}"
+        name = err.filename
+        name = os.fsdecode(name) if isinstance(name, (str, bytes)) else str(name)
+        message = f"{name}: {err.strerror}"
     elif is_out_of_memory(err):
         message = f"out of memory: {_reason(err)}"
     else:
         message = str(err).splitlines()[0] if str(err).strip() else type(err).__name__
-    return message
+    return printable(message)
+
+
+def printable(text):
+    """``text`` with what a terminal would not show as typed escaped.
+
+    Undecodable bytes of a file name (which Python keeps as lone surrogates)
+    come back as ``\\xNN``; control characters as ``\\n``, ``\\x1b``...
+    """
+    try:
+        raw = os.fsencode(text)
+    except UnicodeEncodeError:  # a surrogate that no byte made
+        raw = text.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(
+        char if char.isprintable() or char == " " else repr(char)[1:-1] for char in text
+    )

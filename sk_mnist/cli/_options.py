@@ -1,8 +1,8 @@
 """The pieces the parser is made of: argument types and shared options.
 
 Argument types turn text into values and refuse what cannot be a value of
-the option at all; whether hidden-layer widths suit the network is the
-estimator's to say (see ``_train``).
+the option at all (not a number, a number no program could use); whether a
+value suits the network is the estimator's to say (see ``_train``).
 Options that several subcommands take are declared here, once.
 """
 
@@ -12,6 +12,9 @@ from pathlib import Path
 
 from ._errors import UsageError
 
+# The largest integer an option takes: Keras and its backends hold sizes and
+# counts in 32-bit integers, and so does the C int behind joblib's n_jobs.
+MAX_INT = 2**31 - 1
 WIDTHS = "comma-separated positive layer widths such as 1024,512,256"
 
 
@@ -48,6 +51,10 @@ def _number(text, kind, expected, ok):
         value = None
     if value is None or not ok(value):
         raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    if kind is int and value > MAX_INT:
+        raise argparse.ArgumentTypeError(
+            f"expected {expected}, got {text!r} (at most {MAX_INT})"
+        )
     return value
 
 
@@ -64,7 +71,16 @@ def dropout(text):
 
 
 def seed(text):
-    return _number(text, int, "an integer 0-4294967295", lambda v: 0 <= v < 2**32)
+    # Above MAX_INT: NumPy's seeds go up to 2**32 - 1.
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer 0-4294967295, got {text!r}"
+        )
+    return value
 
 
 def folds(text):
