@@ -41,7 +41,6 @@ def bind(host, port):
         sock.close()
         reason = err.strerror or str(err)
         raise OSError(err.errno, f"cannot listen on {host}:{port}: {reason}") from None
-    sock.set_inheritable(True)
     return sock
 
 
