@@ -122,3 +122,33 @@ def test_file_names_are_shown_as_typed(tmp_path, capsys, monkeypatch, name, show
     line = _error_line(capsys)
     assert line == f"error: {shown}: No such file or directory"
     assert "\x1b" not in line and not re.search("[\udc80-\udcff]", line)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["download", "--quiet"], ["train", "--dataset", "mnist", *FAST]],
+)
+def test_a_failed_fetch_says_what_to_do_on_the_command_line(
+    tmp_path, capsys, monkeypatch, args
+):
+    # The library's message names Python functions (load_mnist_csv); the
+    # command's line also names the options that read local files.
+    import sk_mnist.datasets
+    from sk_mnist.datasets import FetchError
+
+    def offline(name, data_home=None, **kwargs):
+        raise FetchError(
+            f"cannot download MNIST: no network connection; copy mnist.npz into "
+            f"{data_home} (the data home), or read local files with load_mnist_csv"
+        )
+
+    monkeypatch.setattr(sk_mnist.datasets, "fetch_dataset", offline)
+    monkeypatch.chdir(tmp_path)
+    home = tmp_path / "home"
+    assert main([*args, "--data-home", str(home)]) == 2
+    assert _error_line(capsys) == (
+        f"error: cannot download MNIST: no network connection; copy mnist.npz "
+        f"into {home} (the data home), or read local files with load_mnist_csv; "
+        "or train on local CSV files with --train/--test"
+    )
+    assert list(tmp_path.iterdir()) == []

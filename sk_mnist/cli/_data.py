@@ -45,7 +45,11 @@ def check_labels(y, known, where, what):
 
 
 def fetch(name, data_home, *, quiet, timeout=None):
-    """``fetch_dataset`` with its ``FetchError`` as a one-line usage error."""
+    """``fetch_dataset`` with its ``FetchError`` as a one-line usage error.
+
+    The library's message says what to do in Python; the line adds what to
+    do on the command line.
+    """
     from ..datasets import FetchError, fetch_dataset
 
     options = {} if timeout is None else {"timeout": timeout}
@@ -53,7 +57,9 @@ def fetch(name, data_home, *, quiet, timeout=None):
         with reading_data(f"--dataset {name}"):
             return fetch_dataset(name, data_home, verbose=not quiet, **options)
     except FetchError as err:
-        raise UsageError(str(err)) from None
+        raise UsageError(
+            f"{err}; or train on local CSV files with --train/--test"
+        ) from None
 
 
 def load_train_test(args):
