@@ -193,7 +193,13 @@ def _network_facts(model):
     if not dense:
         raise ValueError("the network has no Dense layer")
     hidden = dense[:-1]
-    rates = {layer.rate for layer in layers if isinstance(layer, keras.layers.Dropout)}
+    rates = [layer.rate for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    if not rates:
+        dropout = 0.0
+    elif len(set(rates)) == 1 and len(rates) == len(hidden):  # one per layer
+        dropout = rates[0]
+    else:
+        dropout = rates
     penalties = set()
     for layer in dense:
         regularizer = layer.kernel_regularizer
@@ -202,7 +208,7 @@ def _network_facts(model):
     return {
         "hidden_layer_sizes": tuple(int(layer.units) for layer in hidden),
         "activations": {layer.activation for layer in hidden},
-        "dropout": rates.pop() if len(rates) == 1 else (0.0 if not rates else rates),
+        "dropout": dropout,
         "alpha": penalties.pop() if len(penalties) == 1 else penalties,
         "optimizer": optimizer,
     }

@@ -1,11 +1,12 @@
 """DenseMLPClassifier: the homework's Dense MLP as a scikit-learn classifier.
 
-A subclass of scikeras' ``KerasClassifier`` (the project's chosen wrapper);
-what it takes from scikeras and what it overrides is in
-``sk_mnist/_scikeras.py``. The network comes from
-:func:`~sk_mnist.build_dense_mlp`, the Keras backend workarounds from
-``sk_mnist/_keras_runtime.py`` and the loop's plain helpers from
-``sk_mnist/_training.py``.
+This module is the estimator's public face: its parameters, ``fit``,
+``partial_fit``, prediction and fitted state. It subclasses scikeras'
+``KerasClassifier`` (the project's chosen wrapper); what it takes from
+scikeras and what it overrides is in ``sk_mnist/_scikeras.py``. The training
+loop is in ``sk_mnist/_training.py``, the network comes from
+:func:`~sk_mnist.build_dense_mlp`, and the Keras backend workarounds from
+``sk_mnist/_keras_runtime.py``.
 """
 
 from numbers import Integral, Real
