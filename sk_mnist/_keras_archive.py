@@ -13,9 +13,11 @@ holds, before anything large is allocated or written.
 """
 
 import contextlib
+import io
 import json
 import math
 import re
+import struct
 import zipfile
 
 try:  # Forces safe mode even after keras.config.enable_unsafe_deserialization().
@@ -136,6 +138,61 @@ def declared_weights(config, n_features, n_classes):
     return n_weights
 
 
+class _StoredEntry(io.RawIOBase):
+    """A stored (uncompressed) zip entry read in place, as a seekable file.
+
+    HDF5 reads its metadata from all over the file; ``ZipFile.open`` can only
+    seek backwards by reading again from the start (the homework network's
+    17 MB entry was read 25 times to list its datasets).
+    """
+
+    def __init__(self, path, info):
+        super().__init__()
+        self._file = open(path, "rb")  # closed by close()
+        self._file.seek(info.header_offset)
+        header = self._file.read(30)
+        if header[:4] != b"PK\x03\x04":
+            self._file.close()
+            raise ArchiveError(f"archive entry {info.filename!r} has no local header")
+        name_len, extra_len = struct.unpack("<HH", header[26:30])
+        self._start = info.header_offset + 30 + name_len + extra_len
+        self._size, self._pos = info.file_size, 0
+
+    def readable(self):
+        return True
+
+    def seekable(self):
+        return True
+
+    def tell(self):
+        return self._pos
+
+    def seek(self, offset, whence=io.SEEK_SET):
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}
+        self._pos = max(0, base[whence] + offset)
+        return self._pos
+
+    def readinto(self, buffer):
+        count = max(0, min(len(buffer), self._size - self._pos))
+        self._file.seek(self._start + self._pos)
+        data = self._file.read(count)
+        buffer[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def close(self):
+        self._file.close()
+        super().close()
+
+
+def _open_entry(zf, name):
+    """A seekable file of entry ``name``: in place if stored, else decompressed."""
+    info = zf.getinfo(name)
+    if info.compress_type == zipfile.ZIP_STORED:
+        return _StoredEntry(zf.filename, info)
+    return io.BytesIO(zf.read(name))  # bounded by the checks of its size
+
+
 def _check_h5(zf, max_bytes):
     """Check the HDF5 file's datasets from its metadata: sizes, no links out."""
     import h5py
@@ -159,7 +216,7 @@ def _check_h5(zf, max_bytes):
             return problems[-1]
         return None
 
-    with zf.open(_WEIGHTS) as raw, h5py.File(raw, "r") as h5:
+    with _open_entry(zf, _WEIGHTS) as raw, h5py.File(raw, "r") as h5:
         if hasattr(h5, "visititems_links"):
             h5.visititems_links(visit_link)
         if not problems:

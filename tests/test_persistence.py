@@ -814,6 +814,19 @@ def test_compressed_entries_that_expand_too_much_are_refused(
         load_model(saved)
 
 
+def test_a_recompressed_archive_still_loads(saved, fitted, digits):
+    # Keras stores its entries; a zip tool may deflate them: that is allowed.
+    files = {n: (data, zipfile.ZIP_DEFLATED) for n, data in _archive(saved).items()}
+    _rewrite_archive(saved, files)
+    with zipfile.ZipFile(saved / "model.keras") as z:
+        assert {i.compress_type for i in z.infolist()} == {zipfile.ZIP_DEFLATED}
+    X = digits[0]
+    loaded = load_model(saved)
+    np.testing.assert_array_equal(
+        loaded.predict_proba(X), fitted["int"].predict_proba(X)
+    )
+
+
 def _h5_bytes(build):
     import io
 
