@@ -401,10 +401,10 @@ def load_model(path):
         problem: not a model directory, missing file, bad JSON, unknown format
         or newer format version, unknown class or parameter, invalid
         parameter value (as ``fit`` would refuse it, or NaN), steps that do
-        not fit together (a classifier before the last step, differing
-        ``n_features_in_``), checksum mismatch
-        (modified or truncated ``model.keras``), a ``model.keras`` that is
-        not a zip file, or Keras refusing the network (for example a
+        not fit together, checksum mismatch, a ``model.keras`` that is not a
+        zip file or holds other entries, layers or more weights than
+        ``MAX_MODEL_WEIGHTS`` (checked before Keras reads it), a network the
+        JSON does not describe, or Keras refusing the network (for example a
         ``Lambda`` layer with Python code).
 
     Examples
@@ -425,17 +425,7 @@ def load_model(path):
     >>> bool((loaded.predict(X / 16) == clf.predict(X / 16)).all())
     True
     """
-    path = Path(os.fspath(path))
-    if not os.path.lexists(path):
-        raise FileNotFoundError(
-            errno.ENOENT, "No such sk_mnist model directory", str(path)
-        )
-    if not path.is_dir():
-        raise _fail(path, "not a directory, so not an sk_mnist model")
-    json_path, keras_path = path / JSON_NAME, path / KERAS_NAME
-    for file in (json_path, keras_path):
-        if not file.is_file():
-            raise _fail(file, "missing; is this an sk_mnist model directory?")
+    json_path, keras_path = _model_files(Path(os.fspath(path)))
     doc = _read_description(json_path)
     try:
         result, steps = _build_estimator(doc)
@@ -468,6 +458,21 @@ def load_model(path):
     except ValueError as err:
         raise _fail(json_path, f"step {name!r}: {err}") from None
     return result
+
+
+def _model_files(path):
+    """The JSON and Keras files of the model directory ``path``, both present."""
+    if not os.path.lexists(path):
+        raise FileNotFoundError(
+            errno.ENOENT, "No such sk_mnist model directory", str(path)
+        )
+    if not path.is_dir():
+        raise _fail(path, "not a directory, so not an sk_mnist model")
+    json_path, keras_path = path / JSON_NAME, path / KERAS_NAME
+    for file in (json_path, keras_path):
+        if not file.is_file():
+            raise _fail(file, "missing; is this an sk_mnist model directory?")
+    return json_path, keras_path
 
 
 def _read_description(json_path):
