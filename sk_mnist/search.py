@@ -25,6 +25,7 @@ import math
 import re
 import threading
 import time
+import warnings
 from datetime import timedelta
 from numbers import Integral
 
@@ -177,6 +178,15 @@ def _scattered(X, y, splits):
     if type(backend).__name__ != "DaskDistributedBackend" or client is None:
         yield
         return
+    if _drops_replicas(client):
+        warnings.warn(
+            "the Dask scheduler's active memory manager runs ReduceReplicas, which "
+            "drops the copies of the training data broadcast to each worker, so "
+            "losing a worker can lose the search; start the scheduler with "
+            "distributed.scheduler.active-memory-manager.start: false to keep them",
+            UserWarning,
+            stacklevel=4,
+        )
     arrays = [X, y, *(a for split in splits.splits for a in split)]
     with joblib.parallel_config(
         backend="dask",
@@ -185,6 +195,26 @@ def _scattered(X, y, splits):
         scatter=[a for a in arrays if a is not None],
     ):
         yield
+
+
+def _drops_replicas(client):
+    """Whether the scheduler's active memory manager drops broadcast copies.
+
+    Dask's ``Client.scatter(broadcast=True)`` documents that its copies do
+    not survive the ``ReduceReplicas`` policy (on by default): between two
+    rounds it keeps one copy, and the worker holding it may be the one lost.
+    """
+
+    def reduces(dask_scheduler):
+        amm = dask_scheduler.extensions.get("amm")
+        if amm is None or not amm.running:
+            return False
+        return any(type(p).__name__ == "ReduceReplicas" for p in amm.policies)
+
+    try:
+        return bool(client.run_on_scheduler(reduces))
+    except Exception:  # an older scheduler, or one that refuses run_on_scheduler
+        return False
 
 
 class _FixedSplits:

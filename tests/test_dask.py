@@ -5,7 +5,9 @@ import os
 import signal
 import threading
 import time
+import warnings
 
+import dask
 import joblib
 import numpy as np
 import pytest
@@ -22,7 +24,11 @@ GRID = {"mlp__hidden_layer_sizes": [[2], [64]], "mlp__epochs": [1, 12]}
 
 @pytest.fixture(scope="module")
 def client():
+    # Dask documents that copies broadcast by scatter do not survive the
+    # active memory manager's ReduceReplicas policy: a cluster that is to
+    # survive losing a worker is started without it (docs/search.rst).
     with (
+        dask.config.set({"distributed.scheduler.active-memory-manager.start": False}),
         LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
@@ -82,7 +88,28 @@ def test_training_data_is_scattered_once(client, digits, monkeypatch):
     assert len(sent) == 1 and sent[0] is X
 
 
+def test_a_search_warns_when_the_scheduler_drops_broadcast_copies(client, digits):
+    X, y = digits
+    X, y = X[:200], y[:200]
+    pipe = make_mnist_pipeline(hidden_layer_sizes=(4,), epochs=1, random_state=0)
+    search = make_search(pipe, {"mlp__batch_size": [32]}, cv=2)
+    client.amm.start()
+    try:
+        with (
+            joblib.parallel_config(backend="dask"),
+            pytest.warns(UserWarning, match="ReduceReplicas.*losing a worker"),
+        ):
+            search.fit(X, y)
+    finally:
+        client.amm.stop()
+    # Without the policy running, the same search says nothing.
+    with joblib.parallel_config(backend="dask"), warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*ReduceReplicas")
+        search.fit(X, y)
+
+
 def test_a_killed_worker_does_not_lose_the_search(client, digits, local_result):
+    client.wait_for_workers(2, timeout=60)
     pids = client.run(os.getpid)
     address, victim = next(iter(pids.items()))
     killed = threading.Event()
@@ -132,6 +159,7 @@ def test_cli_search_on_the_scheduler(client, tmp_path, capsys):
 
     from sk_mnist.cli import main
 
+    client.wait_for_workers(2, timeout=60)
     out = tmp_path / "search"
     grid = json.dumps({"mlp__hidden_layer_sizes": [[8], [16]], "mlp__epochs": [1]})
     address = client.scheduler.address
