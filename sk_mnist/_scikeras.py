@@ -34,7 +34,7 @@ from sklearn.utils._param_validation import (
     validate_parameter_constraints,
 )
 
-__all__ = ["ScikerasMixin"]
+__all__ = ["ScikerasMixin", "SklearnTagsBase"]
 
 
 def _is_callback(item):
@@ -63,6 +63,23 @@ def _check_callbacks(name, value, owner):
                 "(keras.callbacks.Callback instances or subclasses), got "
                 f"{item!r}."
             )
+
+
+class SklearnTagsBase:
+    """The last base of the estimator: sklearn's base tags, for sklearn 1.6.
+
+    scikeras' ``KerasClassifier`` defines ``_more_tags`` and no
+    ``__sklearn_tags__``, so scikit-learn 1.6 collects the tags of every class
+    in the MRO one by one, calling ``ClassifierMixin.__sklearn_tags__``,
+    whose ``super()`` then finds no ``__sklearn_tags__`` after it
+    (scikeras puts the mixin after ``BaseEstimator``): every fit failed with
+    ``'super' object has no attribute '__sklearn_tags__'``. Placed after
+    ``ClassifierMixin`` in the MRO, this class answers that call with
+    ``BaseEstimator``'s tags. From scikit-learn 1.7 on, tags are read from
+    the instance's ``__sklearn_tags__`` alone and this class is never reached.
+    """
+
+    __sklearn_tags__ = BaseEstimator.__sklearn_tags__
 
 
 class ScikerasMixin:
@@ -108,6 +125,18 @@ class ScikerasMixin:
                 Interval(Integral, 0, 2, closed="both"),
             ],
             "predict__steps": [Interval(Integral, 1, None, closed="left"), None],
+        }
+    )
+
+    # The old-style tags scikeras' ``_more_tags`` reads; only scikit-learn 1.6
+    # still merges them (see SklearnTagsBase), over __sklearn_tags__ below.
+    # scikeras' say multi-label, multi-output, poor score: none holds here.
+    _tags = MappingProxyType(
+        {
+            "multilabel": False,
+            "multioutput": False,
+            "poor_score": False,
+            "requires_y": True,
         }
     )
 

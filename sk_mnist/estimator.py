@@ -26,7 +26,7 @@ from ._fitted_state import (
     network_record_from_state,
     plain,
 )
-from ._scikeras import ScikerasMixin
+from ._scikeras import ScikerasMixin, SklearnTagsBase
 from ._training import TrainingMixin
 from .model import ACTIVATIONS, HOMEWORK_LAYERS
 
@@ -69,7 +69,9 @@ def _is_width(value):
     )
 
 
-class DenseMLPClassifier(TrainingMixin, ScikerasMixin, KerasClassifier):
+class DenseMLPClassifier(
+    TrainingMixin, ScikerasMixin, KerasClassifier, SklearnTagsBase
+):
     """Dense multi-layer perceptron classifier on Keras 3, sklearn-compatible.
 
     The network of the classic MNIST homework (Dense 1024-512-256 relu,

@@ -69,6 +69,26 @@ def test_is_a_classifier_with_right_tags():
     assert tags.target_tags.required
     assert not tags.classifier_tags.multi_label
     assert not tags.input_tags.sparse and not tags.input_tags.allow_nan
+    assert not tags.target_tags.multi_output and not tags.classifier_tags.poor_score
+
+
+def test_tags_as_scikit_learn_1_6_collects_them():
+    # sklearn 1.6 sees scikeras' legacy _more_tags and calls __sklearn_tags__
+    # of every class in the MRO itself, ClassifierMixin's included; its
+    # super() found nothing after it and every fit failed there.
+    from sklearn.base import ClassifierMixin
+
+    clf = DenseMLPClassifier()
+    mixin_tags = ClassifierMixin.__sklearn_tags__(clf)
+    assert mixin_tags.estimator_type == "classifier"
+    # What sklearn 1.6 merges from scikeras' _more_tags (its class's _tags
+    # over sklearn 1.6's BaseEstimator._more_tags) agrees with __sklearn_tags__.
+    legacy = clf._tags
+    tags = get_tags(clf)
+    assert legacy["multilabel"] == tags.classifier_tags.multi_label is False
+    assert legacy["multioutput"] == tags.target_tags.multi_output is False
+    assert legacy["poor_score"] == tags.classifier_tags.poor_score is False
+    assert legacy["requires_y"] == tags.target_tags.required is True
 
 
 def test_defaults_keep_the_homework_network_with_a_faster_recipe():
