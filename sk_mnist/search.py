@@ -318,7 +318,8 @@ class _ProgressMixin:
 
     def _run_search(self, evaluate_candidates):
         start = time.perf_counter()
-        n_splits = self.n_splits_
+        # Not self.n_splits_: scikit-learn < 1.9 sets it after the search.
+        n_splits = self._splits.get_n_splits()
         workers = max(1, joblib.effective_n_jobs(self.n_jobs))
         per_round = math.lcm(workers, n_splits) // n_splits
 
@@ -343,12 +344,13 @@ class _ProgressMixin:
 
     def _log_progress(self, results, n_candidates, start):
         done = len(results["params"])
+        n_splits = self._splits.get_n_splits()
         key = "mean_test_score"
         if key not in results and isinstance(self.refit, str):
             key = f"mean_test_{self.refit}"
         message = (
-            f"{done * self.n_splits_}/{n_candidates * self.n_splits_} fits "
-            f"({done} of {n_candidates} candidates x {self.n_splits_} folds), "
+            f"{done * n_splits}/{n_candidates * n_splits} fits "
+            f"({done} of {n_candidates} candidates x {n_splits} folds), "
             f"{timedelta(seconds=round(time.perf_counter() - start))} elapsed"
         )
         if key in results:

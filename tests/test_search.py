@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
@@ -256,21 +257,28 @@ def test_every_candidate_is_checked_before_any_fit(digits_uint8, fits):
     assert fits == []
 
 
+class _RefusesToFit(ClassifierMixin, BaseEstimator):
+    """Valid parameters, refused by fit only (as sklearn's own combinations are)."""
+
+    def __init__(self, size=1):
+        self.size = size
+
+    def fit(self, X, y):
+        raise ValueError(f"size {self.size} does not fit these data")
+
+
 def test_when_every_fit_fails_the_error_says_why_on_its_first_line():
     from sklearn.datasets import load_digits
-    from sklearn.linear_model import LogisticRegression
 
     X, y = load_digits(return_X_y=True)
-    # Valid values one by one, refused together by fit only.
-    grid = {"solver": ["liblinear"], "l1_ratio": [0.5]}
-    search = ProgressGridSearchCV(LogisticRegression(), grid, cv=2)
+    search = ProgressGridSearchCV(_RefusesToFit(), {"size": [3]}, cv=2)
     with pytest.raises(ValueError) as info:
         search.fit(X, y)
     first = str(info.value).splitlines()[0]
-    assert first.startswith(
+    assert first == (
         "all 2 fits of a round of the search failed, the first with ValueError: "
+        "size 3 does not fit these data"
     )
-    assert "liblinear" in first
 
 
 def test_count_fits_is_candidates_times_folds_plus_the_refit(pipe):
