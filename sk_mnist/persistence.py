@@ -511,10 +511,10 @@ def _build_estimator(doc):
     if kind == "pipeline":
         params = {k: _from_json(v) for k, v in doc["pipeline_params"].items()}
         allowed = set(Pipeline([("x", "passthrough")]).get_params(deep=False))
-        if set(params) - (allowed - {"steps"}):
-            raise ValueError(
-                f"unknown Pipeline parameters {sorted(set(params) - allowed)}"
-            )
+        # The steps are stored apart; a 'steps' entry here is refused too.
+        unknown = sorted(set(params) - (allowed - {"steps"}))
+        if unknown:
+            raise ValueError(f"unknown Pipeline parameters {unknown}")
         if params.get("memory") is not None:
             raise ValueError(
                 "pipeline parameter 'memory' must be null: joblib would "

@@ -347,6 +347,18 @@ def test_invalid_pipeline_parameter_refused(saved):
         load_model(saved)
 
 
+@pytest.mark.parametrize("name", ["steps", "cache"])
+def test_unknown_pipeline_parameter_is_named(saved, name):
+    # 'steps' is a Pipeline parameter, but stored apart: the message said
+    # "unknown Pipeline parameters []" for it.
+    doc = json.loads((saved / "sk_mnist.json").read_text())
+    _rewrite_json(saved, pipeline_params={**doc["pipeline_params"], name: []})
+    with pytest.raises(
+        ModelFileError, match=rf"unknown Pipeline parameters \['{name}'\]"
+    ):
+        load_model(saved)
+
+
 def test_pipeline_memory_is_not_saved_and_refused_on_load(fitted, tmp_path):
     # joblib's cache unpickles its files on a refit: a model file must not be
     # able to point a loaded pipeline at a folder of pickles.
