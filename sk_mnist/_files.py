@@ -6,9 +6,13 @@ An interruption (Ctrl-C's SIGINT, or SIGTERM where a program turns it into
 an exception as the ``sk-mnist`` command does) that comes while an output is
 being renamed into place or its temporary removed is held until that is
 done (:func:`uninterrupted`), so it cannot leave a temporary behind either.
+
+:func:`file_sha256` is the checksum a saved model records and a server
+reports as the model's version.
 """
 
 import contextlib
+import hashlib
 import os
 import secrets
 import shutil
@@ -19,6 +23,7 @@ import threading
 from pathlib import Path
 
 __all__ = [
+    "file_sha256",
     "remove_made_folders",
     "special_kind",
     "staged_folder",
@@ -38,6 +43,15 @@ _KINDS = (
     (stat.S_ISBLK, "a block device"),
     (stat.S_ISSOCK, "a socket"),
 )
+
+
+def file_sha256(path):
+    """The SHA-256 of the file at ``path``, as hex, read 1 MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 @contextlib.contextmanager

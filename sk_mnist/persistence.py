@@ -38,7 +38,6 @@ earlier model at ``path`` intact.
 """
 
 import errno
-import hashlib
 import json
 import os
 import warnings
@@ -54,7 +53,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
-from ._files import staged_folder
+from ._files import file_sha256, staged_folder
 from ._keras_archive import load_keras_network
 from .estimator import DenseMLPClassifier
 from .preprocessing import PixelScaler
@@ -152,14 +151,6 @@ def _finite(text):
     if not np.isfinite(value):
         raise ValueError(f"{text} is too large for a float")
     return value
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _fsync(path):
@@ -288,7 +279,8 @@ def save_model(estimator, path):
     with staged_folder(path) as new:
         steps[-1][1].model_.save(new / KERAS_NAME)
         _fsync(new / KERAS_NAME)
-        doc["model_file"], doc["model_sha256"] = KERAS_NAME, _sha256(new / KERAS_NAME)
+        doc["model_file"] = KERAS_NAME
+        doc["model_sha256"] = file_sha256(new / KERAS_NAME)
         with open(new / JSON_NAME, "w", encoding="utf-8") as f:
             json.dump(doc, f, indent=1, allow_nan=False)
             f.flush()
@@ -437,7 +429,7 @@ def load_model(path):
         raise _fail(json_path, f"invalid model description: {err}") from None
     except RecursionError:
         raise _fail(json_path, "invalid model description: nested too deeply") from None
-    expected, actual = doc["model_sha256"], _sha256(keras_path)
+    expected, actual = doc["model_sha256"], file_sha256(keras_path)
     if actual != expected:
         msg = f"SHA-256 {actual[:12]}... is not {expected[:12]}... from {JSON_NAME}"
         raise _fail(keras_path, f"{msg}: the file was modified or truncated")

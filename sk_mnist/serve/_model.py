@@ -11,7 +11,6 @@ is predicted as soon as the thread is free.
 
 import asyncio
 import concurrent.futures
-import hashlib
 import os
 import queue
 import threading
@@ -20,18 +19,11 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
+from .._files import file_sha256
 
 # Rows gathered into one model call at most (a single request may exceed it).
 _BATCH_ROWS = 4096
 _STOP = object()
-
-
-def _sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_model_file(path):
@@ -67,12 +59,12 @@ def load_model_file(path):
         from .. import load_model
 
         model = load_model(path)
-        return model, "sha256:" + _sha256(path / "sk_mnist.json")
+        return model, "sha256:" + file_sha256(path / "sk_mnist.json")
     if path.suffix.lower() == ".onnx":
         from ..export import load_onnx
 
         model = load_onnx(path)
-        return model, "sha256:" + _sha256(path)
+        return model, "sha256:" + file_sha256(path)
     raise ValueError(
         f"{path}: not a model: give a folder written by save_model or a .onnx file"
     )
