@@ -27,6 +27,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._callbacks import CallbackSupportMixin, FitTask, with_callbacks
 from ._fitted_state import FITTED_ATTRIBUTES, plain
 from ._keras_runtime import (
     clear_session,
@@ -239,12 +240,13 @@ def _restore(model, snapshot):
     return True
 
 
-class TrainingMixin:
+class TrainingMixin(CallbackSupportMixin):
     """The training loop of :class:`~sk_mnist.DenseMLPClassifier`.
 
     Reads the estimator's parameters; sets ``classes_``, ``n_classes_``,
     ``n_features_in_``, ``feature_names_in_``, ``model_``, ``history_``,
-    ``n_iter_`` and the record of the network's build parameters.
+    ``n_iter_`` and the record of the network's build parameters; reports
+    fits and epochs to sklearn's callbacks (1.9+, ``_callbacks.py``).
     """
 
     def _validate_inputs(self, X, y=None, *, reset):
@@ -333,6 +335,7 @@ class TrainingMixin:
         stopper = StopOnNonFiniteLoss()
         return [*callbacks, stopper], stopper
 
+    @with_callbacks
     def _train(
         self, X, y, sample_weight, X_val, y_val, *, epochs, first_call, classes=None
     ):
@@ -361,6 +364,7 @@ class TrainingMixin:
             )
 
         sample_weight = unit_mean(sample_weight)
+        task = FitTask(self, X, y_idx, sample_weight, epochs=epochs)
         callbacks, stopper = self._callbacks(epochs, validation_data)
         fit_kwargs = {
             "batch_size": self.batch_size,
@@ -370,7 +374,7 @@ class TrainingMixin:
             "sample_weight": sample_weight,
             "epochs": epochs,
             "validation_data": validation_data,
-            "callbacks": callbacks,
+            "callbacks": [*callbacks, *task.keras_callbacks],
         }
         snapshot = None if first_call else _snapshot(self.model_)
         try:
@@ -402,6 +406,7 @@ class TrainingMixin:
         for key, values in logs.items():
             self.history_.setdefault(key, []).extend(float(v) for v in values)
         self.n_iter_ = len(self.history_.get("loss", ()))
+        task.end()
         return self
 
     def _forget_failed_call(self, snapshot):

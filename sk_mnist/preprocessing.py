@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._callbacks import CallbackSupportMixin, leaf_fit_task, with_callbacks
 from ._fitted_state import input_attributes, input_state
 
 __all__ = ["PixelScaler"]
@@ -27,13 +28,18 @@ def _check_pixel_range(X, where):
         )
 
 
-class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+class PixelScaler(
+    CallbackSupportMixin, OneToOneFeatureMixin, TransformerMixin, BaseEstimator
+):
     """Scale grey levels from 0-255 to ``float32`` values in [0, 1].
 
     The homework's ``x_train / 255`` as a stateless transformer: ``fit``
     only records the input's shape (``n_features_in_``, and
     ``feature_names_in_`` for DataFrames) so that it can check later inputs.
-    Values outside 0-255, NaN or infinity raise ``ValueError``.
+    Values outside 0-255, NaN or infinity raise ``ValueError``. With
+    scikit-learn 1.9+, its fit is one task for the callbacks of
+    ``set_callbacks`` (and of a pipeline or search it is in), as
+    ``StandardScaler``'s is.
 
     Attributes
     ----------
@@ -58,6 +64,7 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
 
     _parameter_constraints = {}  # no parameters; sklearn's hook still works
 
+    @with_callbacks
     def fit(self, X, y=None):
         """Check ``X`` and record its number of features.
 
@@ -73,9 +80,11 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         self : PixelScaler
             The fitted transformer.
         """
-        self._checked(X, reset=True)
+        with leaf_fit_task(self, X, y):
+            self._checked(X, reset=True)
         return self
 
+    @with_callbacks
     def fit_transform(self, X, y=None):
         """Fit to ``X`` and scale it, checking the images once rather than twice.
 
@@ -91,7 +100,9 @@ class PixelScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         X_scaled : ndarray of shape (n_samples, n_features), dtype float32
             Values in [0, 1].
         """
-        return self._scale(self._checked(X, reset=True))
+        with leaf_fit_task(self, X, y):
+            X = self._checked(X, reset=True)
+        return self._scale(X)
 
     def transform(self, X):
         """Divide the grey levels by 255.
