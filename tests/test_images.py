@@ -452,6 +452,18 @@ def test_huge_images_are_refused_before_decoding(tmp_path):
         read_image(tmp_path / "small.png", max_pixels=0)
 
 
+@pytest.mark.parametrize("fmt", ["PCX", "SGI", "PPM"])
+def test_formats_other_than_the_six_are_refused(tmp_path, sample, fmt):
+    # Pillow reads these, but the server decodes whatever is uploaded: only
+    # the PNG, JPEG, BMP, GIF, TIFF and WebP decoders are ever tried.
+    path = tmp_path / f"digit.{fmt.lower()}"
+    _digit_file_image(sample).convert("RGB").save(path, format=fmt)
+    with Image.open(path) as im:
+        assert im.format == fmt  # a file Pillow itself would read
+    with pytest.raises(ValueError, match="not an image file that Pillow can read"):
+        read_image(path)
+
+
 def test_bad_files_raise_one_line_errors_naming_the_file(tmp_path, sample):
     text = tmp_path / "notes.png"
     text.write_text("not an image\n")

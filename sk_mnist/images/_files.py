@@ -14,6 +14,10 @@ __all__ = ["load_images", "read_image"]
 
 #: File name endings read from folders (case-insensitive).
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# The decoders Pillow may use: the formats digits come in. The server decodes
+# what anyone uploads, and Pillow's advisories are mostly in its rarer
+# decoders (FITS, PCX, SGI, ...), which are never tried.
+FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 # A 48-megapixel phone photo fits; its float32 grey array takes 200 MB.
 _MAX_PIXELS = 50_000_000
 _ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
@@ -42,7 +46,7 @@ def _open(source, name, max_pixels):
         with warnings.catch_warnings():
             # The size is checked against max_pixels by the caller instead.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            return Image.open(source)
+            return Image.open(source, formats=FORMATS)
     except FileNotFoundError:
         raise FileNotFoundError(f"{name}: no such file") from None
     except IsADirectoryError:
@@ -87,7 +91,8 @@ def _grey(im):
 def read_image(source, *, max_pixels=_MAX_PIXELS):
     """Read one image file as a 2-D grey array of levels 0-255.
 
-    Any format Pillow reads: PNG, JPEG, BMP, GIF, TIFF, WebP and more. Colour
+    PNG, JPEG, BMP, GIF, TIFF or WebP (Pillow's other decoders are never
+    tried: see ``FORMATS``). Colour
     becomes grey with Pillow's luma weights; transparent pixels are
     composited on white (a digit drawn on a transparent canvas reads as ink
     on paper); 16-bit grey levels are scaled to 0-255; the EXIF orientation
