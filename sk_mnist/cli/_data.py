@@ -1,10 +1,14 @@
 """The data a command reads: ``--train``/``--test``, ``--dataset``, ``--data``.
 
+``--train``, ``--test`` and ``--data`` are Kaggle-layout CSV files, or image
+folders and files (:mod:`sk_mnist.cli._images`).
+
 Out of memory while reading is reported as the data file's problem, not the
 network's (:func:`~sk_mnist.cli._errors.reading_data`).
 """
 
 from ._errors import UsageError, reading_data
+from ._images import as_paths, check_image_paths, is_image_path, read_images
 
 
 def input_paths(args):
@@ -14,7 +18,7 @@ def input_paths(args):
     return {option: path for option, path in paths.items() if path is not None}
 
 
-def load_images(path):
+def read_csv(path):
     """``load_mnist_csv(path)``: X and y (None without a label column)."""
     from ..datasets import load_mnist_csv
 
@@ -22,9 +26,24 @@ def load_images(path):
         return load_mnist_csv(path)
 
 
-def load_labelled(path, what):
-    """X and y of ``path``, whose labels ``what`` (a command) needs."""
-    X, y = load_images(path)
+def load_data(data, option, *, labelled=False):
+    """X, y and the file of each row (None for a CSV file) of ``data``.
+
+    ``data`` is one path or, for ``predict``, several: image folders and
+    files (see :mod:`sk_mnist.cli._images`), or one Kaggle-layout CSV file.
+    ``labelled`` asks for labels: without them the line says what is missing.
+    """
+    paths = as_paths(data)
+    check_image_paths(paths, option)
+    if is_image_path(paths[0]):
+        return read_images(paths, option, labelled=labelled)
+    X, y = read_csv(paths[0])
+    return X, y, None
+
+
+def load_labelled(path, what, option):
+    """X and y of ``path`` (given as ``option``), whose labels ``what`` needs."""
+    X, y, _ = load_data(path, option, labelled=True)
     if y is None:
         raise UsageError(f"{path}: {what} needs a label column, found only 784 pixels")
     return X, y
@@ -91,11 +110,11 @@ def load_train_test(args):
             "test": "embedded sample (1,000 images)",
         }
         return X_train, y_train, X_test, y_test, described
-    X_train, y_train = load_labelled(args.train, "--train")
+    X_train, y_train = load_labelled(args.train, "--train", "--train")
     described = {"train": str(args.train)}
     X_test = y_test = None
     if args.test is not None:
-        X_test, y_test = load_labelled(args.test, "--test")
+        X_test, y_test = load_labelled(args.test, "--test", "--test")
         described["test"] = str(args.test)
         check_labels(y_test, y_train, described["test"], "the training labels")
     return X_train, y_train, X_test, y_test, described

@@ -1,21 +1,25 @@
 """``sk-mnist evaluate`` and ``sk-mnist predict``: the commands that use a model.
 
-Their outputs are checked before anything is read: none may replace the
-``--data`` file or anything inside the ``--model`` folder, or each other
-(see :mod:`sk_mnist.cli._outputs`).
+``--data`` is a Kaggle-layout CSV file or images (an image folder, or for
+``predict`` image files too; see :mod:`sk_mnist.cli._images`). Their outputs
+are checked before anything is read: none may replace the ``--data`` file,
+lie inside the ``--data`` or ``--model`` folder, or be each other (see
+:mod:`sk_mnist.cli._outputs`).
 """
 
 import json
 
-from ._data import check_labels, load_images, load_labelled
+from ._data import check_labels, load_data, load_labelled
 from ._errors import running_network
+from ._images import as_paths
 from ._outputs import atomic_file, check_output_file
 from ._report import metrics, versions
 
 _HINT = "; the model may be too large for this machine"
 
 
-def _load_model(path):
+def load_saved_model(path):
+    """``load_model(path)``, running out of memory reported as such."""
     from ..persistence import load_model
 
     with running_network(hint=_HINT):
@@ -36,8 +40,8 @@ def cmd_evaluate(args):
             inputs,
             others={"--metrics": args.metrics},
         )
-    X, y = load_labelled(args.data, "evaluate")
-    model = _load_model(args.model)
+    X, y = load_labelled(args.data, "evaluate", "--data")
+    model = load_saved_model(args.model)
     check_labels(y, model.classes_, args.data, f"the classes of {args.model}")
     with running_network(hint=_HINT):
         found, _, pred = metrics(model, X, y)
@@ -65,15 +69,19 @@ def cmd_predict(args):
     """Write predictions and class probabilities for every image."""
     import pandas as pd
 
-    check_output_file(
-        "--output", args.output, {"--model": args.model, "--data": args.data}
-    )
-    X, _ = load_images(args.data)
-    model = _load_model(args.model)
+    data = as_paths(args.data)
+    inputs = {"--model": args.model, "--data": data}
+    check_output_file("--output", args.output, inputs)
+    X, _, files = load_data(data, "--data")
+    model = load_saved_model(args.model)
     with running_network(hint=_HINT):
         proba = model.predict_proba(X)
     frame = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
-    frame.insert(0, "prediction", model.classes_[proba.argmax(axis=1)])
+    best = proba.argmax(axis=1)
+    frame.insert(0, "prediction", model.classes_[best])
+    if files is not None:  # images: which file, and how sure
+        frame.insert(0, "file", files)
+        frame.insert(2, "probability", proba[range(len(best)), best])
     with atomic_file("--output", args.output) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.6g")
     print(f"wrote {len(frame)} predictions to {args.output}")

@@ -3,6 +3,7 @@
 import os
 import sys
 
+from ._deploy import cmd_export, cmd_serve
 from ._download import cmd_download
 from ._errors import (
     EXIT_INTERRUPTED,
@@ -16,7 +17,7 @@ from ._errors import (
     sigterm_as_interrupt,
 )
 from ._evaluate import cmd_evaluate, cmd_predict
-from ._parser import build_parser
+from ._parser import SUBCOMMANDS, command_parser
 from ._search import cmd_search
 from ._train import cmd_train
 
@@ -24,6 +25,8 @@ COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "predict": cmd_predict,
+    "export": cmd_export,
+    "serve": cmd_serve,
     "search": cmd_search,
     "download": cmd_download,
 }
@@ -32,7 +35,10 @@ _DRAWING = {"train", "search", "evaluate"}
 
 
 def _parse(argv):
-    args, extras = build_parser().parse_known_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Only the subcommand named is built: serve and download need no Keras.
+    only = argv[0] if argv and argv[0] in SUBCOMMANDS else None
+    args, extras = command_parser(only).parse_known_args(argv)
     if extras:  # named after the subcommand, whose --help lists its options
         raise UsageError(
             f"unrecognized arguments: {' '.join(extras)} "

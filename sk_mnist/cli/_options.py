@@ -98,6 +98,21 @@ def widths(text):
     return values
 
 
+def port(text):
+    return _number(text, int, "a TCP port 0-65535", lambda v: 0 <= v <= 65535)
+
+
+def onnx_file(text):
+    """A file name ending in ``.onnx``, the suffix ``sk-mnist serve`` reads."""
+    path = Path(text)
+    if path.suffix.lower() != ".onnx":
+        raise argparse.ArgumentTypeError(
+            f"expected a file name ending in .onnx (how 'sk-mnist serve' knows "
+            f"an ONNX file), got {text!r}"
+        )
+    return path
+
+
 def figure_file(text):
     """A file name whose extension is an image format matplotlib can write."""
     from matplotlib.backend_bases import FigureCanvasBase
@@ -115,8 +130,8 @@ def figure_file(text):
 # ----------------------------------------------------------- shared options
 def add_data_options(parser, datasets, *, train_help, test_help):
     """--train, --test, --dataset and --data-home (train and search)."""
-    parser.add_argument("--train", metavar="CSV", type=Path, help=train_help)
-    parser.add_argument("--test", metavar="CSV", type=Path, help=test_help)
+    parser.add_argument("--train", metavar="PATH", type=Path, help=train_help)
+    parser.add_argument("--test", metavar="PATH", type=Path, help=test_help)
     parser.add_argument(
         "--dataset",
         choices=("sample", *datasets),
@@ -153,15 +168,36 @@ def add_run_options(parser, default_out, progress):
     parser.add_argument("--quiet", action="store_true", help=f"no {progress}")
 
 
-def add_model_options(parser, data_help):
-    """--model and --data (evaluate and predict)."""
+def add_model(
+    parser, help_text="model folder written by 'sk-mnist train'", *, metavar="DIR"
+):
     parser.add_argument(
-        "--model",
-        metavar="DIR",
+        "--model", metavar=metavar, type=Path, required=True, help=help_text
+    )
+
+
+def add_model_options(parser, data_help, *, several=False):
+    """--model and --data (evaluate and predict); ``several``: --data takes
+    one path or more."""
+    add_model(parser)
+    parser.add_argument(
+        "--data",
+        metavar="PATH",
         type=Path,
         required=True,
-        help="model directory written by 'sk-mnist train'",
+        nargs="+" if several else None,
+        help=data_help,
     )
-    parser.add_argument(
-        "--data", metavar="CSV", type=Path, required=True, help=data_help
+
+
+def images_note():
+    """How a path is recognised as images, for the descriptions."""
+    from ._images import image_suffixes
+
+    return (
+        "A folder, or a file whose name ends in "
+        f"{', '.join(image_suffixes())} (any case), is read as images: each "
+        "is normalised as MNIST's digits were (DigitNormalizer: bright ink on "
+        "black, scaled to fit 20 x 20, centred by its centre of mass). Any "
+        "other file is read as a Kaggle-layout CSV file (.csv or .csv.gz)."
     )

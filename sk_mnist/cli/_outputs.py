@@ -42,9 +42,10 @@ def check_output_file(option, path, inputs, others=None):
         The option that names it, e.g. ``"--metrics"``.
     path : path-like
         The output.
-    inputs : dict of str to path-like
-        The run's inputs by option (files, and folders such as ``--model``);
-        the output may be none of them and not inside any of them.
+    inputs : dict of str to path-like or list of path-like
+        The run's inputs by option (files, and folders such as ``--model``;
+        a list for an option that takes several); the output may be none of
+        them and not inside any of them.
     others : dict of str to path-like, default=None
         The run's other outputs by option; the output may not be one of them.
     """
@@ -56,7 +57,12 @@ def check_output_file(option, path, inputs, others=None):
         )
     if Path(path).is_dir():
         raise UsageError(f"{path} is a directory, expected a file name")
-    for source, other in {**inputs, **(others or {})}.items():
+    named = [
+        (source, other)
+        for source, given in {**inputs, **(others or {})}.items()
+        for other in (given if isinstance(given, (list, tuple)) else [given])
+    ]
+    for source, other in named:
         if other is None or not same_or_inside(path, other):
             continue
         if Path(other).is_dir():

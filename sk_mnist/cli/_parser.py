@@ -1,8 +1,10 @@
 """``build_parser``: the ``sk-mnist`` parser, one function per subcommand.
 
 The defaults shown in ``--help`` are read from the estimator
-(``DenseMLPClassifier().get_params()`` and ``HOMEWORK_PARAMS``), so they
-cannot drift from what training uses.
+(``DenseMLPClassifier().get_params()`` and ``HOMEWORK_PARAMS``) and from
+:func:`sk_mnist.serve.serve`, so they cannot drift from what the library uses.
+:func:`command_parser` builds one subcommand only: ``serve`` and ``download``
+then run without Keras (an ONNX model is served on onnxruntime alone).
 """
 
 from pathlib import Path
@@ -10,6 +12,13 @@ from pathlib import Path
 from .. import __version__
 from .._keras_runtime import import_keras_quietly
 from . import _options as opt
+from ._deploy import serve_defaults
+
+# Labelled data, as --train, --test and evaluate's --data take it.
+LABELLED = (
+    "a Kaggle-layout CSV file (.csv or .csv.gz), or a folder of label folders "
+    "0/ to 9/ holding image files"
+)
 
 TRAIN_EXAMPLES = """\
 examples:
@@ -18,12 +27,14 @@ examples:
   sk-mnist train --epochs 5 --batch-size 256 --hidden 512,256 --early-stopping
   sk-mnist train --homework         # the original recipe, batch 32
   sk-mnist train --dataset mnist    # all 70,000 digits, downloaded once
+  sk-mnist train --train digits/ --test more_digits/   # label folders 0/-9/
 """
 EVALUATE_EXAMPLES = """\
 examples:
   sk-mnist evaluate --model sk-mnist-run/model --data mnist_test.csv
   sk-mnist evaluate --model run1/model --data test.csv.gz --metrics m.json \\
       --confusion-matrix cm.png
+  sk-mnist evaluate --model run1/model --data digits/   # label folders 0/-9/
 """
 SEARCH_EXAMPLES = """\
 examples:
@@ -48,6 +59,20 @@ PREDICT_EXAMPLES = """\
 examples:
   sk-mnist predict --model sk-mnist-run/model --data new_digits.csv \\
       --output predictions.csv
+  sk-mnist predict --model run1/model --data my_digits/ --output p.csv
+  sk-mnist predict --model run1/model --data seven.png four.jpg --output p.csv
+"""
+EXPORT_EXAMPLES = """\
+examples:
+  sk-mnist export --model sk-mnist-run/model --output mnist.onnx
+  sk-mnist serve --model mnist.onnx   # then serve it on onnxruntime
+"""
+SERVE_EXAMPLES = """\
+examples:
+  sk-mnist serve --model sk-mnist-run/model   # http://127.0.0.1:8000/
+  sk-mnist serve --model mnist.onnx --port 8080
+  sk-mnist serve --model run1/model --host 0.0.0.0 --max-rows 1000
+  curl -F file=@seven.png http://127.0.0.1:8000/predict
 """
 
 
@@ -71,10 +96,17 @@ def build_parser():
     >>> args.command, args.epochs, args.hidden
     ('train', 5, (256,))
     """
-    import_keras_quietly()  # before the estimator, whose defaults --help shows
-    from ..datasets import DATASET_NAMES
-    from ..estimator import HOMEWORK_PARAMS, DenseMLPClassifier
+    return command_parser()
 
+
+def command_parser(only=None):
+    """The parser, with every subcommand or ``only`` the one named.
+
+    Keras is imported (quietly: see ``import_keras_quietly``) unless the
+    subcommands built never need it.
+    """
+    if only not in WITHOUT_KERAS:
+        import_keras_quietly()  # before the estimator, whose defaults --help shows
     parser = opt.Parser(
         prog="sk-mnist",
         description="Train, evaluate and use a Dense MLP classifier for "
@@ -86,11 +118,9 @@ def build_parser():
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=opt.Parser, required=True
     )
-    _add_train(sub, DenseMLPClassifier().get_params(), HOMEWORK_PARAMS, DATASET_NAMES)
-    _add_evaluate(sub)
-    _add_predict(sub)
-    _add_search(sub, DATASET_NAMES)
-    _add_download(sub, DATASET_NAMES)
+    for name, add in SUBCOMMANDS.items():
+        if only is None or name == only:
+            add(sub)
     return parser
 
 
@@ -104,22 +134,26 @@ def _subcommand(sub, name, summary, description, examples):
     )
 
 
-def _add_train(sub, defaults, homework, datasets):
+def _add_train(sub):
+    from ..datasets import DATASET_NAMES
+    from ..estimator import HOMEWORK_PARAMS, DenseMLPClassifier
+
+    defaults, homework = DenseMLPClassifier().get_params(), HOMEWORK_PARAMS
     train = _subcommand(
         sub,
         "train",
-        "train on Kaggle-layout CSV files (default: the embedded sample)",
+        "train on CSV files or image folders (default: the embedded sample)",
         "Train the Dense MLP pipeline and write the model, metrics, history "
         "and plots. With no data it uses the embedded sample of 4,000 "
-        "training and 1,000 test digits.",
+        "training and 1,000 test digits.\n\n" + opt.images_note(),
         TRAIN_EXAMPLES,
     )
     opt.add_data_options(
         train,
-        datasets,
-        train_help="training images, Kaggle layout (.csv or .csv.gz)",
-        test_help="test images; without it, a stratified 20%% hold-out of "
-        "--train is used",
+        DATASET_NAMES,
+        train_help=f"training images: {LABELLED}",
+        test_help="test images, the same way; without it, a stratified 20%% "
+        "hold-out of --train is used",
     )
     recipe = (
         f"batch {homework['batch_size']}, learning rate "
@@ -183,10 +217,11 @@ def _add_evaluate(sub):
         sub,
         "evaluate",
         "accuracy and classification report of a saved model",
-        "Evaluate a saved model on a labelled CSV file.",
+        "Evaluate a saved model on a labelled CSV file or image folder.\n\n"
+        + opt.images_note(),
         EVALUATE_EXAMPLES,
     )
-    opt.add_model_options(evaluate, "labelled images, Kaggle layout")
+    opt.add_model_options(evaluate, f"labelled images: {LABELLED}")
     evaluate.add_argument(
         "--metrics",
         metavar="JSON",
@@ -206,23 +241,108 @@ def _add_predict(sub):
     predict = _subcommand(
         sub,
         "predict",
-        "predict labels and class probabilities for a CSV file",
+        "predict labels and class probabilities for a CSV file or images",
         "Predict a label and class probabilities for every image of a CSV "
-        "file (with or without a label column).",
+        "file (with or without a label column), an image folder or image "
+        "files.\n\n" + opt.images_note(),
         PREDICT_EXAMPLES,
     )
-    opt.add_model_options(predict, "images, Kaggle layout, labels optional")
+    opt.add_model_options(
+        predict,
+        "a Kaggle-layout CSV file (labels optional), or one or more image "
+        "folders (at any depth, labelled or not) and image files",
+        several=True,
+    )
     predict.add_argument(
         "--output",
         metavar="CSV",
         type=Path,
         required=True,
-        help="where to write one row per image: prediction, "
-        "then one probability column per class",
+        help="where to write one row per image: prediction, then one "
+        "probability column per class; for images, first the file and after "
+        "the prediction its probability",
     )
 
 
-def _add_search(sub, datasets):
+def _add_export(sub):
+    export = _subcommand(
+        sub,
+        "export",
+        "write a saved model as an ONNX file",
+        "Write a model folder saved by 'sk-mnist train' as one ONNX file: "
+        "grey levels in, label and class probabilities out, for any ONNX "
+        "runtime, without Python or Keras. Needs the onnx extra: pip install "
+        '"sk-mnist[onnx]".',
+        EXPORT_EXAMPLES,
+    )
+    opt.add_model(export)
+    export.add_argument(
+        "--output",
+        metavar="ONNX",
+        type=opt.onnx_file,
+        required=True,
+        help="the .onnx file to write (replaced if it exists; not inside --model)",
+    )
+
+
+def _add_serve(sub):
+    found = serve_defaults()
+    defaults, levels = found if found else ({}, None)
+
+    def default(name):
+        return f" (default: {defaults[name]})" if name in defaults else ""
+
+    serve = _subcommand(
+        sub,
+        "serve",
+        "serve a model over HTTP: a JSON, CSV and image API and a drawing page",
+        "Serve a saved model folder or an .onnx file over HTTP until Ctrl-C "
+        "or SIGTERM: POST /predict (JSON rows, CSV, image files), GET /health, "
+        "and at / a page to draw a digit on. Needs the serve extra: pip "
+        'install "sk-mnist[serve]" (an .onnx file: "sk-mnist[serve,onnx]").',
+        SERVE_EXAMPLES,
+    )
+    opt.add_model(
+        serve,
+        "model folder written by 'sk-mnist train', or an .onnx file",
+        metavar="PATH",
+    )
+    serve.add_argument(
+        "--host",
+        metavar="ADDRESS",
+        help="address to listen on; one that is not a loopback address "
+        f"exposes the model, without authentication{default('host')}",
+    )
+    serve.add_argument(
+        "--port",
+        type=opt.port,
+        metavar="N",
+        help=f"TCP port; 0 picks a free one{default('port')}",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"largest request body accepted{default('max_body_bytes')}",
+    )
+    serve.add_argument(
+        "--max-rows",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"most rows or images in one request{default('max_rows')}",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=levels,
+        metavar="LEVEL",
+        help=f"uvicorn's log level{': ' + ', '.join(levels) if levels else ''}"
+        f"{default('log_level')}",
+    )
+
+
+def _add_search(sub):
+    from ..datasets import DATASET_NAMES
+
     search = _subcommand(
         sub,
         "search",
@@ -235,9 +355,9 @@ def _add_search(sub, datasets):
     )
     opt.add_data_options(
         search,
-        datasets,
-        train_help="training images, Kaggle layout (default: the embedded sample)",
-        test_help="test images for the best model",
+        DATASET_NAMES,
+        train_help=f"training images: {LABELLED} (default: the embedded sample)",
+        test_help="test images for the best model, the same way",
     )
     search.add_argument(
         "--grid",
@@ -285,7 +405,9 @@ def _add_search(sub, datasets):
     opt.add_run_options(search, "sk-mnist-search", "progress lines")
 
 
-def _add_download(sub, datasets):
+def _add_download(sub):
+    from ..datasets import DATASET_NAMES as datasets
+
     download = _subcommand(
         sub,
         "download",
@@ -310,3 +432,17 @@ def _add_download(sub, datasets):
         help="give up on a server that sends nothing for this long (default: 30)",
     )
     download.add_argument("--quiet", action="store_true", help="no progress")
+
+
+# In the order of 'sk-mnist --help'.
+SUBCOMMANDS = {
+    "train": _add_train,
+    "evaluate": _add_evaluate,
+    "predict": _add_predict,
+    "export": _add_export,
+    "serve": _add_serve,
+    "search": _add_search,
+    "download": _add_download,
+}
+# The subcommands that run without Keras when built alone.
+WITHOUT_KERAS = {"serve", "download"}

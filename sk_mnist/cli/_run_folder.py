@@ -16,9 +16,11 @@ from pathlib import Path
 
 from .._files import special_kind, staged_folder
 from ._errors import UsageError
-from ._outputs import output_error
+from ._outputs import output_error, same_or_inside
 
 RUN_MARKER = "metrics.json"
+# The inputs that may be image folders, whose images are all read.
+IMAGE_OPTIONS = ("--train", "--test")
 MODEL_FOLDER = "model"
 # Every file 'train' and 'search' write in --out, beside MODEL_FOLDER.
 TRAIN_NAMES = (
@@ -86,8 +88,9 @@ def check_out(target, inputs):
     """Refuse an ``--out`` that a run may not replace, before any work is done.
 
     ``target`` may be missing, an empty folder or an earlier run; it may not
-    be a link, be or hold the current folder, or hold one of ``inputs``
-    (``{option: path}``, the files and folders the run reads).
+    be a link, be or hold the current folder, hold one of ``inputs``
+    (``{option: path}``, the files and folders the run reads), or lie in a
+    ``--train``/``--test`` image folder.
     """
     target = Path(target)
     if special_kind(target) == "a symbolic link":
@@ -109,6 +112,13 @@ def check_out(target, inputs):
                 f"--out {target} holds the {option} {path}, and a run replaces "
                 "its --out folder; choose another --out"
             )
+        if option in IMAGE_OPTIONS and Path(path).is_dir():
+            if same_or_inside(target, path):
+                # Its figures would be read as images by the next run.
+                raise UsageError(
+                    f"--out {target} is in the {option} image folder {path}, "
+                    "all of whose images are read; choose another --out"
+                )
     if not os.path.lexists(target):
         return
     if not target.is_dir():
