@@ -40,6 +40,7 @@ from sklearn.model_selection import (
     check_cv,
 )
 
+from ._callbacks import SearchRounds, progress_bar_instead_of_lines
 from ._grid import check_candidates, check_key, parse_values, read_grid
 
 __all__ = [
@@ -310,13 +311,16 @@ class _ProgressMixin:
         user_cv = self.cv
         self.cv = self._splits
         try:
-            with _scattered(X, y, self._splits):
+            with (
+                _scattered(X, y, self._splits),
+                progress_bar_instead_of_lines(self, logger),
+            ):
                 return super().fit(X, y, **params)
         finally:
             self.cv = user_cv
             del self._splits, self._candidate_list
 
-    def _run_search(self, evaluate_candidates):
+    def _run_search(self, evaluate_candidates, *, callback_ctx=None):
         start = time.perf_counter()
         # Not self.n_splits_: scikit-learn < 1.9 sets it after the search.
         n_splits = self._splits.get_n_splits()
@@ -329,18 +333,24 @@ class _ProgressMixin:
             f"{len(candidates) * n_splits} fits on {workers} worker(s), "
             f"{per_round} candidate(s) per round"
         )
+        # The callbacks' tasks (scikit-learn 1.9+): search, round, fits.
+        rounds = SearchRounds(self, callback_ctx, -(-len(candidates) // per_round))
         for first in range(0, len(candidates), per_round):
+            batch = candidates[first : first + per_round]
             try:
                 results = evaluate_candidates(
-                    candidates[first : first + per_round],
+                    batch,
                     cv=self._splits,
+                    **rounds.begin_round(len(batch) * n_splits),
                 )
             except ValueError as err:
                 failed = _all_fits_failed(err)
                 if failed is None:
                     raise
                 raise failed from None
+            rounds.end_round()
             self._log_progress(results, len(candidates), start)
+        rounds.end()
 
     def _log_progress(self, results, n_candidates, start):
         done = len(results["params"])
@@ -389,7 +399,10 @@ class ProgressGridSearchCV(_ProgressMixin, GridSearchCV):
     ``logging.basicConfig(level=logging.INFO)`` (or a handler on the
     ``sk_mnist.search`` logger) shows lines such as ``2/4 fits (1 of 2
     candidates x 2 folds), 0:00:01 elapsed, best so far 0.9610
-    (n_neighbors=1)``.
+    (n_neighbors=1)``. Where those lines would show and stdout is a
+    terminal, with scikit-learn 1.9+ and rich and not on Dask, sklearn's
+    ``ProgressBar`` shows instead: nested bars for the search, its rounds,
+    each fit and its epochs. Callbacks set with ``set_callbacks`` replace it.
     """
 
 

@@ -7,6 +7,7 @@ and the JAX backend, each in a subprocess.
 """
 
 import io
+import logging
 import os
 import pickle
 import re
@@ -22,9 +23,12 @@ from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
+import sk_mnist._callbacks
 from sk_mnist import DenseMLPClassifier, PixelScaler, make_mnist_pipeline
-from sk_mnist._callbacks import HAS_CALLBACKS
+from sk_mnist._callbacks import HAS_CALLBACKS, terminal_progress_bar
+from sk_mnist.cli import main
 from sk_mnist.persistence import load_model, save_model
+from sk_mnist.search import ProgressGridSearchCV
 
 ROOT = Path(__file__).parents[1]
 SMALL = dict(hidden_layer_sizes=(8,), epochs=3, batch_size=128, random_state=0)
@@ -227,20 +231,121 @@ def check_search_tree(recorder, text, search_name, n_fits, epochs):
 
 
 @needs_callbacks
-def test_nested_progress_of_a_grid_search(digits, rich_output):
+@pytest.mark.parametrize("search_class", [GridSearchCV, ProgressGridSearchCV])
+def test_nested_progress_of_a_grid_search(digits, rich_output, search_class):
     from sklearn.callback import ProgressBar
 
     X, y = digits
     recorder = TaskRecorder()
     grid = {"mlp__learning_rate": [1e-3, 1e-2]}
-    search = GridSearchCV(make_mnist_pipeline(**SMALL), grid, cv=2)
+    search = search_class(make_mnist_pipeline(**SMALL), grid, cv=2)
     search.set_callbacks(ProgressBar(max_propagation_depth=None), recorder)
     search.fit(X, y)
-    check_search_tree(recorder, rich_output.getvalue(), "GridSearchCV", 4, 3)
+    name = search_class.__name__
+    check_search_tree(recorder, rich_output.getvalue(), name, 4, 3)
+    if search_class is ProgressGridSearchCV:
+        # One worker: a round per candidate, its folds in it.
+        rounds = Counter(path[:4] for path in recorder.ended if len(path) > 4)
+        assert sorted(rounds) == [
+            ((name, "fit", 0), (name, "search", 0), (name, "round", r), fit)
+            for r in range(2)
+            for fit in [("Pipeline", "fit", 0), ("Pipeline", "fit", 1)]
+        ]
     # The callbacks stay on the search, none is left on its estimators.
     assert len(search._skl_callbacks) == 2
     for estimator in (search.best_estimator_, *search.best_estimator_):
         assert not hasattr(estimator, "_skl_callbacks")
+
+
+@needs_callbacks
+def test_a_search_in_two_processes_reports_every_epoch(digits, rich_output):
+    from sklearn.callback import ProgressBar, ScoringMonitor
+
+    X, y = digits
+    monitor = ScoringMonitor(scoring=last_epoch)
+    pipe = make_mnist_pipeline(**SMALL)
+    pipe[-1].set_callbacks(monitor)  # clones share it, workers send to it
+    grid = {"mlp__learning_rate": [1e-3, 1e-2]}
+    search = ProgressGridSearchCV(pipe, grid, cv=2, n_jobs=2)
+    search.set_callbacks(ProgressBar(max_propagation_depth=None))
+    search.fit(X, y)
+    epochs = [row for row in monitor.get_logs().data if row["task_name"] == "epoch"]
+    assert len(epochs) == (4 + 1) * 3
+    # The refit's epochs are those of the best estimator's history_.
+    refit = [row for row in epochs if len(row["task_id_path"]) == 4]
+    assert [row["loss"] for row in refit] == search.best_estimator_[-1].history_["loss"]
+    found = [name for name, _ in bars(rich_output.getvalue())]
+    assert sum("| DenseMLPClassifier - fit" in name for name in found) == 5
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_the_search_bar_shows_only_where_it_can():
+    assert terminal_progress_bar(io.StringIO()) is None  # not a terminal
+    bar = terminal_progress_bar(_Terminal())
+    if not HAS_CALLBACKS:
+        assert bar is None
+        return
+    assert type(bar).__name__ == "ProgressBar"
+    assert bar.max_propagation_depth is None
+    # Dask's workers cannot reach the bar: the log lines stay.
+    dask = type("DaskDistributedBackend", (), {})()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("joblib.parallel.get_active_backend", lambda: (dask, 2))
+        assert terminal_progress_bar(_Terminal()) is None
+
+
+@pytest.fixture
+def in_a_terminal(monkeypatch):
+    """sk-mnist's searches see a terminal (pytest captures their output)."""
+    if not HAS_CALLBACKS:
+        pytest.skip("scikit-learn < 1.9 has no sklearn.callback")
+    chosen = terminal_progress_bar(_Terminal())
+    monkeypatch.setattr(
+        sk_mnist._callbacks, "terminal_progress_bar", lambda stream=None: chosen
+    )
+
+
+def test_progress_search_shows_bars_instead_of_lines_in_a_terminal(
+    digits, rich_output, in_a_terminal, caplog
+):
+    X, y = digits
+    grid = {"mlp__learning_rate": [1e-2]}
+    search = ProgressGridSearchCV(make_mnist_pipeline(**SMALL), grid, cv=2)
+    search.fit(X, y)  # the logger is silent: no lines asked for, no bars
+    assert rich_output.getvalue() == ""
+    caplog.set_level(logging.INFO, logger="sk_mnist.search")
+    search.fit(X, y)
+    found = [name for name, _ in bars(rich_output.getvalue())]
+    assert found[:3] == [
+        "ProgressGridSearchCV - fit",
+        "  ProgressGridSearchCV - search #0",
+        "    ProgressGridSearchCV - round #0",
+    ]
+    assert not [r for r in caplog.records if r.name == "sk_mnist.search"]
+    assert not hasattr(search, "_skl_callbacks")  # only for that fit
+    # With callbacks of the user's, neither bar nor filter is added.
+    recorder = TaskRecorder()
+    rich_output.truncate(0)
+    search.set_callbacks(recorder).fit(X, y)
+    assert rich_output.getvalue() == "" and recorder.ended
+    assert "2/2 fits (1 of 1 candidates x 2 folds)" in caplog.text
+
+
+def test_cli_search_shows_bars_in_a_terminal(
+    tmp_path, capsys, rich_output, in_a_terminal
+):
+    grid = '{"mlp__hidden_layer_sizes": [[8]], "mlp__epochs": [1, 2]}'
+    args = ["search", "--grid", grid, "--cv", "2", "--out", str(tmp_path / "s")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "search: " not in out  # the log lines gave way to the bars
+    found = [name for name, _ in bars(rich_output.getvalue())]
+    assert found[0] == "ProgressGridSearchCV - fit"
+    assert sum("| DenseMLPClassifier - fit" in name for name in found) == 5
 
 
 @needs_callbacks

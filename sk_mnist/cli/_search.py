@@ -3,6 +3,8 @@
 Before anything is trained it says how many fits the search will run
 (candidates x folds, then one refit of the best); ``--dry-run`` stops there,
 after listing the candidates. Local fits run at most one per CPU core.
+Progress is shown as log lines, or as sklearn's progress bars in a terminal
+(see :func:`progress_lines`).
 """
 
 import contextlib
@@ -69,7 +71,14 @@ def on_cluster(address):
 
 @contextlib.contextmanager
 def progress_lines(args):
-    """Print the search's progress log to stdout unless --quiet."""
+    """Print the search's progress log to stdout unless --quiet.
+
+    In a terminal, with scikit-learn 1.9+ and rich, the search shows
+    sklearn's nested progress bars instead (search, rounds, fits, epochs);
+    the lines stay for pipes and files, older scikit-learn and --scheduler
+    (Dask's workers cannot reach the bars). The search decides, at fit
+    time: see ``sk_mnist._callbacks.progress_bar_instead_of_lines``.
+    """
     if args.quiet:
         yield
         return
