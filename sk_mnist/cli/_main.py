@@ -62,7 +62,8 @@ def main(argv=None):
         out of memory (one ``error: ...`` line on stderr; set
         ``SK_MNIST_DEBUG=1`` for the traceback); 130 when interrupted with
         Ctrl-C (SIGINT) and 143 on SIGTERM, after removing what the command
-        had begun to write.
+        had begun to write (``serve``, which runs until stopped, returns 0
+        then).
 
     Examples
     --------
