@@ -197,7 +197,7 @@ class OnnxClassifier:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Samples: grey levels 0-255 (uint8 or float) for an exported
             pipeline with a PixelScaler.
 
@@ -216,7 +216,7 @@ class OnnxClassifier:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Samples, as for :meth:`predict_proba`.
 
         Returns
@@ -231,7 +231,7 @@ class OnnxClassifier:
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features_in_)
+        X : array-like of shape (n_samples, n_features)
             Test samples.
         y : array-like of shape (n_samples,)
             True labels.
