@@ -513,6 +513,24 @@ def test_load_images_reads_labelled_folders(tmp_path):
     assert len(images) == 5 and y.tolist() == data.target.tolist()
 
 
+def test_load_images_keeps_only_what_transform_makes(tmp_path):
+    for label in (1, 2):
+        _write(tmp_path / str(label) / "a.png", np.full((300, 200), 40 * label))
+    seen = []
+
+    def first_pixel(image):
+        seen.append(image.shape)
+        return image[:1, :1].copy()
+
+    data = load_images(tmp_path, transform=first_pixel)
+    assert seen == [(300, 200), (300, 200)]  # each image, as it was read
+    assert [im.shape for im in data.images] == [(1, 1), (1, 1)]
+    assert [float(im[0, 0]) for im in data.images] == [40, 80]
+    assert data.target.tolist() == [1, 2]
+    with pytest.raises(TypeError, match="transform must be callable"):
+        load_images(tmp_path, transform="normalize")
+
+
 def test_load_images_string_labels_and_flat_folders(tmp_path):
     for label in ("cat", "dog", "07"):
         _write(tmp_path / "named" / label / "1.png", np.zeros((4, 4)))

@@ -58,11 +58,11 @@ def _digit_labels(target, names, path, option):
     return np.asarray(target, dtype=np.int64)
 
 
-def _normalized(images, filenames):
-    """The images as MNIST-style rows; an image without ink is named."""
-    from ..images import DigitNormalizer
+def _normalized(rows, filenames):
+    """The MNIST-style rows as one array; an image without ink is named."""
+    import numpy as np
 
-    X = DigitNormalizer(on_empty="zeros").transform(images)
+    X = np.stack(rows) if rows else np.zeros((0, 784), np.uint8)
     blank = (~X.any(axis=1)).nonzero()[0]
     if blank.size:
         more = f" ({blank.size - 1} more images have none)" if blank.size > 1 else ""
@@ -86,12 +86,19 @@ def read_images(paths, option, *, labelled=False):
         Whether the command needs labels: then ``paths`` must be one folder
         of ``<label>/`` folders.
     """
-    from ..images import load_images
+    from ..images import DigitNormalizer, load_images
+
+    # Each image is normalised as it is read: a folder of large photos takes
+    # 784 bytes an image, not the memory of every decoded photo.
+    normalizer = DigitNormalizer(on_empty="zeros")
+
+    def normalize(image):
+        return normalizer.transform([image])[0]
 
     images, filenames, y = [], [], None
     for path in paths:
         with reading_data(path):
-            found = load_images(path)
+            found = load_images(path, transform=normalize)
         if labelled and found.target is not None and len(paths) == 1:
             y = _digit_labels(found.target, found.target_names, path, option)
         images += found.images
@@ -102,6 +109,4 @@ def read_images(paths, option, *, labelled=False):
             "folders 0/ to 9/ holding the image files; found images without "
             "labels"
         )
-    with reading_data(paths[0]):
-        X = _normalized(images, filenames)
-    return X, y, filenames
+    return _normalized(images, filenames), y, filenames

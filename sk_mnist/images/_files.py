@@ -229,7 +229,7 @@ def _files_of(source):
     return list(source), None, None
 
 
-def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS):
+def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS, transform=None):
     """Read digit image files: a list of files, a folder, or labelled folders.
 
     * A folder of ``<label>/`` folders (``root/0/*.png``, ``root/1/*.png``,
@@ -256,6 +256,12 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS):
     max_pixels : int, default=50_000_000
         Largest width x height accepted for each image (see
         :func:`~sk_mnist.read_image`).
+    transform : callable, default=None
+        Applied to each image as soon as it is read; only its result is kept
+        (as torchvision's ``ImageFolder`` does). A folder of large photos
+        then takes the memory of its results, not of every decoded photo:
+        ``lambda image: DigitNormalizer().transform([image])[0]`` keeps 784
+        bytes an image.
 
     Returns
     -------
@@ -263,7 +269,8 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS):
         Dictionary-like object with the following attributes.
 
         images : list of ndarray of shape (height, width), dtype float32
-            One grey image per file, levels 0-255, sizes as in the files.
+            One grey image per file, levels 0-255, sizes as in the files (or
+            what `transform` made of each).
         target : ndarray of shape (n_images,) or None
             The label of each image (int64, or str for non-integer folder
             names); None without label folders.
@@ -309,7 +316,12 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS):
     if not files:
         where = _name(source) if isinstance(source, (str, os.PathLike)) else "source"
         raise ValueError(f"{where}: no image files ({' '.join(IMAGE_EXTENSIONS)})")
-    images = [read_image(f, max_pixels=max_pixels) for f in files]
+    if transform is not None and not callable(transform):
+        raise TypeError(f"transform must be callable or None, got {transform!r}")
+    images = []
+    for f in files:
+        image = read_image(f, max_pixels=max_pixels)
+        images.append(image if transform is None else transform(image))
     target = None
     if labels is not None:
         target = np.asarray(
