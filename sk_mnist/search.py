@@ -19,13 +19,11 @@ the training data to the workers once. :func:`count_fits` says how many fits
 a search will run.
 """
 
-import contextlib
 import logging
 import math
 import re
 import threading
 import time
-import warnings
 from datetime import timedelta
 from numbers import Integral
 
@@ -41,6 +39,7 @@ from sklearn.model_selection import (
 )
 
 from ._callbacks import SearchRounds, progress_bar_instead_of_lines
+from ._dask import scattered
 from ._grid import check_candidates, check_key, parse_values, read_grid
 
 __all__ = [
@@ -165,59 +164,6 @@ def start_workers(n_jobs):
     return thread
 
 
-@contextlib.contextmanager
-def _scattered(X, y, splits):
-    """Under joblib's Dask backend, broadcast the data to every worker once.
-
-    joblib's Dask backend scatters large arguments anew for every
-    ``Parallel`` call (every round here) and to one worker only, so losing
-    that worker loses them. Broadcast the images, the labels and the folds'
-    indices instead.
-    """
-    backend, n_jobs = joblib.parallel.get_active_backend()
-    client = getattr(backend, "client", None)
-    if type(backend).__name__ != "DaskDistributedBackend" or client is None:
-        yield
-        return
-    if _drops_replicas(client):
-        warnings.warn(
-            "the Dask scheduler's active memory manager runs ReduceReplicas, which "
-            "drops the copies of the training data broadcast to each worker, so "
-            "losing a worker can lose the search; start the scheduler with "
-            "distributed.scheduler.active-memory-manager.start: false to keep them",
-            UserWarning,
-            stacklevel=4,
-        )
-    arrays = [X, y, *(a for split in splits.splits for a in split)]
-    with joblib.parallel_config(
-        backend="dask",
-        n_jobs=n_jobs,
-        client=client,
-        scatter=[a for a in arrays if a is not None],
-    ):
-        yield
-
-
-def _drops_replicas(client):
-    """Whether the scheduler's active memory manager drops broadcast copies.
-
-    Dask's ``Client.scatter(broadcast=True)`` documents that its copies do
-    not survive the ``ReduceReplicas`` policy (on by default): between two
-    rounds it keeps one copy, and the worker holding it may be the one lost.
-    """
-
-    def reduces(dask_scheduler):
-        amm = dask_scheduler.extensions.get("amm")
-        if amm is None or not amm.running:
-            return False
-        return any(type(p).__name__ == "ReduceReplicas" for p in amm.policies)
-
-    try:
-        return bool(client.run_on_scheduler(reduces))
-    except Exception:  # an older scheduler, or one that refuses run_on_scheduler
-        return False
-
-
 class _FixedSplits:
     """A splitter that yields the same index arrays in every round.
 
@@ -312,7 +258,7 @@ class _ProgressMixin:
         self.cv = self._splits
         try:
             with (
-                _scattered(X, y, self._splits),
+                scattered(X, y, self._splits),
                 progress_bar_instead_of_lines(self, logger),
             ):
                 return super().fit(X, y, **params)
