@@ -95,7 +95,7 @@ def cmd_serve(args):
     """Serve a model folder or an ``.onnx`` file over HTTP until stopped."""
     _require(SERVE_MODULES, "sk-mnist serve", SERVE_EXTRA)
     from ..serve import serve
-    from ..serve._server import _is_loopback
+    from ..serve._server import is_loopback
 
     options = {
         "host": args.host,
@@ -106,7 +106,7 @@ def cmd_serve(args):
     }
     options = {name: value for name, value in options.items() if value is not None}
     host = options.get("host", serve_defaults()[0]["host"])
-    if not _is_loopback(host):
+    if not is_loopback(host):
         print(
             f"warning: --host {host} is not a loopback address: anyone who can "
             "reach it can use the model, and there is no authentication",

@@ -9,7 +9,8 @@ from ._app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS, create_app
 logger = logging.getLogger("sk_mnist.serve")
 
 
-def _is_loopback(host):
+def is_loopback(host):
+    """Whether `host` (a name or an address) reaches this machine only."""
     if host == "localhost":
         return True
     try:
@@ -120,7 +121,7 @@ def serve(
         bound_port,
         backend,
     )
-    if not _is_loopback(host):
+    if not is_loopback(host):
         log.warning(
             "listening on %s: anyone who can reach this address can use the model; "
             "there is no authentication",
