@@ -290,6 +290,25 @@ _BAD_REQUESTS = {
         r"instances\[0\] is int, not a list",
     ),
     "not JSON": (b'{"instances": [[0, 1', _JSON, 400, "body is not valid JSON"),
+    # the fast reader of plain rows would read these leniently (NaN, skipped)
+    "empty value": (
+        b'{"instances": [[0,,' + b"0," * 781 + b"0]]}",  # 784 fields
+        _JSON,
+        400,
+        "body is not valid JSON",
+    ),
+    "empty row": (
+        b'{"instances": [[' + b"0," * 783 + b"0], [], [" + b"0," * 783 + b"0]]}",
+        _JSON,
+        400,
+        r"instances\[1\] has 0 values",
+    ),
+    "short second row": (
+        b'{"instances": [[' + b"0," * 783 + b"0], [0, 0]]}",
+        _JSON,
+        400,
+        r"instances\[1\] has 2 values",
+    ),
     "no instances": (
         b'{"inputs": [[0]]}',
         _JSON,

@@ -16,6 +16,7 @@ import tempfile
 import zlib
 
 import numpy as np
+import pandas as pd
 
 #: Media types of each kind of body (the part before any ``;`` parameter).
 JSON_TYPES = frozenset({"application/json"})
@@ -135,11 +136,19 @@ def _plain_rows(body, n_features, max_rows):
     if b"[" in lines or b"]" in lines or not lines.translate(None, b" \t\n,"):
         return None  # nested lists, or no numbers at all
     _check_rows(n_breaks + 1, max_rows, '"instances"')
+    # pandas' C parser reads this 2-3x faster than np.loadtxt (500 rows: 25
+    # against 64 ms). What it reads leniently (blank lines skipped, short rows
+    # padded with NaN, empty fields as NaN) is not plain JSON: such bodies go
+    # to the full parser, whose error names the problem.
     try:
-        X = np.loadtxt(io.BytesIO(lines), delimiter=",", dtype=np.float64, ndmin=2)
-    except ValueError:
+        X = pd.read_csv(
+            io.BytesIO(lines), header=None, dtype=np.float64, engine="c"
+        ).to_numpy()
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
-    return X if X.shape == (n_breaks + 1, n_features) else None
+    if X.shape != (n_breaks + 1, n_features) or np.isnan(X).any():
+        return None
+    return X
 
 
 def rows_from_json(body, n_features, max_rows):
