@@ -135,20 +135,27 @@ def _plain_rows(body, n_features, max_rows):
     lines, n_breaks = _ROW_BREAK.subn(b"\n", inner)
     if b"[" in lines or b"]" in lines or not lines.translate(None, b" \t\n,"):
         return None  # nested lists, or no numbers at all
-    _check_rows(n_breaks + 1, max_rows, '"instances"')
-    # pandas' C parser reads this 2-3x faster than np.loadtxt (500 rows: 25
-    # against 64 ms). What it reads leniently (blank lines skipped, short rows
-    # padded with NaN, empty fields as NaN) is not plain JSON: such bodies go
-    # to the full parser, whose error names the problem.
+    n_rows = n_breaks + 1
+    _check_rows(n_rows, max_rows, '"instances"')
+    if any(row.count(b",") != n_features - 1 for row in lines.split(b"\n")):
+        return None  # a row of another length: the full parser names it
+    # One value a line, read by pandas' C parser: 2x faster than np.loadtxt
+    # on 500 rows (29 against 62 ms) and as fast on one (0.25 ms); a table of
+    # 784 columns would cost pandas 19 ms even for one row. An empty value
+    # reads as NaN: not plain JSON, so the full parser names it.
     try:
-        X = pd.read_csv(
-            io.BytesIO(lines), header=None, dtype=np.float64, engine="c"
+        values = pd.read_csv(
+            io.BytesIO(lines.replace(b",", b"\n")),
+            header=None,
+            dtype=np.float64,
+            skip_blank_lines=False,
+            engine="c",
         ).to_numpy()
     except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
         return None
-    if X.shape != (n_breaks + 1, n_features) or np.isnan(X).any():
+    if values.size != n_rows * n_features or np.isnan(values).any():
         return None
-    return X
+    return values.reshape(n_rows, n_features)
 
 
 def rows_from_json(body, n_features, max_rows):
