@@ -111,6 +111,12 @@ def test_json_instances_are_predicted_as_the_pipeline_does(client, model, X_test
     _check_answer(answer, model, X)
     assert all(type(p["label"]) is int for p in answer["predictions"])
     assert all(set(p) == {"label", "probabilities"} for p in answer["predictions"])
+    # a body of over 64 KiB is read by another reader, to the same answers
+    X = X_test[:80]
+    body = json.dumps({"instances": X.tolist()})
+    assert len(body) > 64 * 1024
+    response = client.post("/predict", content=body, headers={"content-type": _JSON})
+    _check_answer(response.json(), model, X)
     # grey levels as floats, fractions included, are grey levels too
     floats = (X[:3] / 2.0).tolist()
     answer = client.post("/predict", json={"instances": floats}).json()
@@ -293,6 +299,16 @@ _BAD_REQUESTS = {
     # the fast reader of plain rows would read these leniently (NaN, skipped)
     "empty value": (
         b'{"instances": [[0,,' + b"0," * 781 + b"0]]}",  # 784 fields
+        _JSON,
+        400,
+        "body is not valid JSON",
+    ),
+    "empty value, large body": (  # over 64 KiB: read by another reader
+        b'{"instances": ['
+        + (b"[" + b"0," * 783 + b"0], ") * 50
+        + b"[0,,"
+        + b"0," * 781
+        + b"0]]}",
         _JSON,
         400,
         "body is not valid JSON",
