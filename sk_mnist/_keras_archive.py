@@ -302,17 +302,43 @@ def _keras_problem(err, limit=200):
     return f"Keras could not load the model: {type(err).__name__}: {first}"
 
 
-def load_keras_network(path, **limits):
+def _newer_keras(saved_with):
+    """Advice when the file comes from a newer Keras than this one, else ''.
+
+    Keras reads files of older releases, not always of newer ones: Keras 3.15
+    writes initializer options (``input_axes``) that 3.14 refuses.
+    """
+    import keras
+    from packaging.version import InvalidVersion, Version
+
+    if not isinstance(saved_with, str):
+        return ""
+    try:
+        newer = Version(saved_with) > Version(keras.__version__)
+    except InvalidVersion:
+        return ""
+    if not newer:
+        return ""
+    return (
+        f"; it was saved with Keras {saved_with} and this is Keras "
+        f"{keras.__version__}: install Keras {saved_with} or later"
+    )
+
+
+def load_keras_network(path, saved_with=None, **limits):
     """The network in ``path``, checked by :func:`check_keras_archive` first.
 
     Keras loads it in safe mode, forced even after
     ``keras.config.enable_unsafe_deserialization()``. Raises ValueError with
-    one line: the archive problem, or Keras' refusal in a few words.
+    one line: the archive problem, or Keras' refusal in a few words (and, if
+    the file comes from a newer Keras, which one to install).
 
     Parameters
     ----------
     path : path-like
         The ``model.keras`` file.
+    saved_with : str, default=None
+        The version of Keras that wrote the file, as the model's JSON records.
     **limits
         The keyword arguments of :func:`check_keras_archive`.
 
@@ -328,4 +354,6 @@ def load_keras_network(path, **limits):
         with SafeModeScope(True) if SafeModeScope else contextlib.nullcontext():
             return keras.saving.load_model(path, compile=True, safe_mode=True)
     except Exception as err:
-        raise ValueError(_keras_problem(err)) from None
+        problem = _keras_problem(err)
+        hint = _newer_keras(saved_with)
+        raise ValueError(problem.rstrip(".") + hint if hint else problem) from None

@@ -434,9 +434,11 @@ def load_model(path):
         msg = f"SHA-256 {actual[:12]}... is not {expected[:12]}... from {JSON_NAME}"
         raise _fail(keras_path, f"{msg}: the file was modified or truncated")
     (name, clf), fitted = steps[-1], doc["steps"][-1]["fitted"]
+    versions = doc.get("versions")
     try:
         network = load_keras_network(
             keras_path,
+            saved_with=versions.get("keras") if isinstance(versions, dict) else None,
             n_features=clf.n_features_in_,
             n_classes=clf.n_classes_,
             max_weights=MAX_MODEL_WEIGHTS,

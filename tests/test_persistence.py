@@ -504,6 +504,30 @@ def test_keras_failure_is_short_model_file_error(saved, monkeypatch, inject, our
         assert len(message) < len(str(saved / "model.keras")) + 260
 
 
+@pytest.mark.parametrize("saved_with", ["99.0", None])
+def test_a_file_from_a_newer_keras_says_which_to_install(saved, saved_with):
+    # What Keras 3.14 met in files of 3.15: an initializer option it does not
+    # know (3.15 added input_axes and output_axes).
+    def edit(config):
+        layer = config["config"]["layers"][1]["config"]
+        layer["kernel_initializer"]["config"]["axes_of_the_future"] = None
+
+    _rewrite_config(saved, edit)
+    versions = json.loads((saved / "sk_mnist.json").read_text())["versions"]
+    assert versions["keras"] == keras.__version__
+    if saved_with is not None:
+        _rewrite_json(saved, versions={**versions, "keras": saved_with})
+    with pytest.raises(ModelFileError, match="model.keras: Keras could not load") as e:
+        load_model(saved)
+    advice = (
+        f"; it was saved with Keras 99.0 and this is Keras {keras.__version__}: "
+        "install Keras 99.0 or later"
+    )
+    message = str(e.value)
+    assert message.endswith(advice) if saved_with else "saved with" not in message
+    assert "\n" not in message and ".;" not in message
+
+
 def test_lambda_layer_refused_before_and_by_safe_mode(saved, tmp_path, monkeypatch):
     from keras.src.saving.serialization_lib import SafeModeScope
 
