@@ -940,12 +940,13 @@ def test_keras_floor_excludes_releases_with_known_safe_mode_bypasses():
     # Keras before 3.14 can run code from a .keras file even in safe mode
     # (CVE-2025-1550, CVE-2025-8747, CVE-2025-9906, CVE-2025-49655,
     # CVE-2026-1462) or write outside its folder (the archive path traversal
-    # fixed in 3.14); docs/persistence.rst lists them.
+    # fixed in 3.14); before 3.15 a crafted HDF5 dataset exhausts memory
+    # (CVE-2026-12570); docs/persistence.rst lists them.
     from packaging.version import Version
 
     keras_req = _requirements()["keras"]
     floors = [Version(s.version) for s in keras_req.specifier if s.operator == ">="]
-    assert floors and max(floors) >= Version("3.14"), keras_req
+    assert floors and max(floors) >= Version("3.15"), keras_req
     assert Version(keras.__version__) in keras_req.specifier, (
         f"installed Keras {keras.__version__} is below the floor {keras_req}"
     )
