@@ -100,7 +100,7 @@ class StopAfter:
 @pytest.fixture
 def rich_output(monkeypatch):
     """What sklearn's ProgressBar prints, through rich's global console."""
-    rich = pytest.importorskip("rich")
+    import rich
     from rich.console import Console
 
     buffer = io.StringIO()
@@ -389,7 +389,6 @@ def run_script(script, env=None, timeout=300):
 
 @needs_callbacks
 def test_epochs_and_stop_requests_on_the_jax_backend():
-    pytest.importorskip("jax")
     out = run_script(
         """
         import numpy as np, keras

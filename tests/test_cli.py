@@ -569,7 +569,6 @@ def test_malformed_scheduler_address_is_refused_before_connecting(
     tmp_path, capsys, monkeypatch, address
 ):
     # Client() on such an address fails, then hangs in Client.__del__.
-    pytest.importorskip("distributed")
     from distributed import Client
 
     def no_client(*args, **kwargs):

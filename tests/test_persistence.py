@@ -135,7 +135,8 @@ def test_json_records_format_versions_and_checksum(saved):
 
 
 def test_feature_names_class_weight_and_metadata_requests(digits, tmp_path):
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
+
     X, y = digits
     X = pd.DataFrame(X[:200], columns=[f"px{i}" for i in range(64)])
     with sklearn.config_context(enable_metadata_routing=True):
