@@ -142,7 +142,7 @@ def _plain_rows(body, n_features, max_rows):
         return None  # a row of another length: the full parser names it
     try:
         values = _read_numbers(lines)
-    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+    except ValueError:  # pandas' ParserError and EmptyDataError are ValueErrors
         return None
     if values.size != n_rows * n_features or np.isnan(values).any():
         return None  # an empty value (NaN) is not plain JSON: the full parser
