@@ -9,6 +9,10 @@ import sys
 from pathlib import Path
 
 import keras
+import pytest
+
+# Slow: reruns two test files under JAX in a subprocess.
+pytestmark = pytest.mark.slow
 
 HERE = Path(__file__).parent
 

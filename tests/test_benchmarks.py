@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Slow: runs the benchmarks in subprocesses.
+pytestmark = pytest.mark.slow
+
 SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bench_training.py"
 
 

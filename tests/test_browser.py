@@ -25,10 +25,12 @@ import uvicorn
 from playwright.sync_api import sync_playwright
 
 from sk_mnist import make_mnist_pipeline
-from sk_mnist.datasets import load_sample
 from sk_mnist.images import DigitNormalizer, read_image
 from sk_mnist.serve import create_app
 from sk_mnist.serve._server import bind
+
+# Slow: a real headless Chromium.
+pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -50,11 +52,6 @@ SEEN_PIXELS = """() => Array.from(
   document.getElementById("seen").getContext("2d").getImageData(0, 0, 28, 28).data
 ).filter((_, i) => i % 4 === 0)"""
 PAD_PNG = "() => document.getElementById('pad').toDataURL('image/png')"
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
 import sk_mnist._callbacks
@@ -39,9 +38,10 @@ needs_callbacks = pytest.mark.skipif(
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return np.round(X * 255 / 16).astype(np.uint8)[:600], y[:600]
+def digits(digits):
+    """The first 600 of the shared digits."""
+    X, y = digits
+    return X[:600], y[:600]
 
 
 def last_epoch(estimator, X, y, **metadata):

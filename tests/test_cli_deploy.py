@@ -24,16 +24,10 @@ from PIL import Image
 
 from sk_mnist import load_model, make_mnist_pipeline, save_model
 from sk_mnist.cli import main
-from sk_mnist.datasets import load_sample
 from sk_mnist.export import load_onnx
 from sk_mnist.images import DigitNormalizer, read_image
 
 SERVE_START_TIMEOUT = 120  # seconds: a loaded CI machine imports TensorFlow slowly
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 @pytest.fixture(scope="module")

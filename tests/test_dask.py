@@ -12,10 +12,12 @@ import joblib
 import numpy as np
 import pytest
 from distributed import Client, LocalCluster
-from sklearn.datasets import load_digits
 
 from sk_mnist import make_mnist_pipeline
 from sk_mnist.search import make_search
+
+# Slow: a local Dask cluster.
+pytestmark = pytest.mark.slow
 
 # 4 candidates whose scores are far apart, so that the ranking is the same
 # whatever the thread counts of the processes that fit them.
@@ -35,12 +37,6 @@ def client():
         Client(cluster) as client,
     ):
         yield client
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return np.round(X * 255 / 16).astype(np.uint8), y
 
 
 def _search():

@@ -15,7 +15,6 @@ import pytest
 import sklearn
 from scipy.stats import loguniform
 from sklearn.base import clone, is_classifier
-from sklearn.datasets import load_digits
 from sklearn.feature_selection import VarianceThreshold
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.model_selection import (
@@ -47,10 +46,9 @@ TINY = dict(
 
 
 @pytest.fixture(scope="module")
-def digits():
-    """load_digits as 0-255 grey levels (uint8), split 1200 / rest."""
-    X, y = load_digits(return_X_y=True)
-    X = np.round(X * 255 / 16).astype(np.uint8)
+def digits(digits):
+    """The shared digits split 1200 / rest."""
+    X, y = digits
     return X[:1200], y[:1200], X[1200:], y[1200:]
 
 

@@ -15,7 +15,6 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -23,25 +22,12 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import sk_mnist
 from sk_mnist import DenseMLPClassifier, PixelScaler, make_mnist_pipeline
-from sk_mnist.datasets import load_sample
 from sk_mnist.export import OnnxClassifier, export_onnx, load_onnx, to_onnx
 from sk_mnist.model import ACTIVATIONS
 
 HERE = Path(__file__).parent
 TOLERANCE = 1e-5
 TINY = {"hidden_layer_sizes": (16,), "epochs": 1, "batch_size": 256}
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
-
-
-@pytest.fixture(scope="module")
-def digits():
-    """sklearn's 8 x 8 digits as grey levels 0-255 (uint8) and labels."""
-    X, y = load_digits(return_X_y=True)
-    return np.round(X * 255 / 16).astype(np.uint8), y
 
 
 @pytest.fixture(scope="module")
@@ -412,10 +398,12 @@ def test_loading_and_predicting_imports_neither_keras_nor_onnx(pipe_file):
     assert lines[1] == "[]"
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(
+    keras.backend.backend() == "jax", reason="this process is already the JAX run"
+)
 def test_export_and_agreement_on_jax_backend():
     """The agreement tests again under Keras' JAX backend (a fresh process)."""
-    if keras.backend.backend() == "jax":  # already the JAX run
-        return
     env = {**os.environ, "KERAS_BACKEND": "jax"}
     # The activations whose constants or formulas each backend implements
     # itself (the others are single ops everywhere): JAX compiles each fit.

@@ -32,7 +32,6 @@ from sk_mnist.datasets import (
     fetch_dataset,
     fetch_fashion_mnist,
     fetch_mnist,
-    load_sample,
     save_mnist_csv,
 )
 
@@ -51,11 +50,6 @@ def _idx(X, y, mtime=0):
     images = struct.pack(">4I", 0x803, len(X), 28, 28) + X.tobytes()
     labels = struct.pack(">2I", 0x801, len(y)) + y.astype(np.uint8).tobytes()
     return [gzip.compress(images, mtime=mtime), gzip.compress(labels, mtime=mtime)]
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.base import clone
-from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -33,9 +32,10 @@ WORDS = np.array("zero one two three four five six seven eight nine".split())
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return np.round(X * 255 / 16).astype(np.uint8)[:600], y[:600]
+def digits(digits):
+    """The first 600 of the shared digits."""
+    X, y = digits
+    return X[:600], y[:600]
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from matplotlib.image import AxesImage
-from sklearn.datasets import load_digits
 from sklearn.exceptions import NotFittedError
 
 from sk_mnist.plotting import (
@@ -37,9 +36,9 @@ def _close_figures():
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    X = (X * 255 / 16).astype(np.uint8)
+def digits(digits):
+    """The shared digits split 1400 / rest."""
+    X, y = digits
     return X[:1400], y[:1400], X[1400:], y[1400:]
 
 

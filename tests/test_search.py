@@ -5,7 +5,6 @@ import logging
 import re
 
 import matplotlib
-import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -230,8 +229,8 @@ def fits(monkeypatch):
     return started
 
 
-def test_class_weight_naming_no_class_of_y_fails_before_any_fit(digits_uint8, fits):
-    X, y = digits_uint8
+def test_class_weight_naming_no_class_of_y_fails_before_any_fit(digits, fits):
+    X, y = digits
     # JSON object keys are strings: "0" is not the class 0.
     grid = '{"mlp__class_weight": [null, {"0": 2}], "mlp__epochs": [1]}'
     search = make_search(make_mnist_pipeline(hidden_layer_sizes=(8,)), grid, cv=2)
@@ -244,8 +243,8 @@ def test_class_weight_naming_no_class_of_y_fails_before_any_fit(digits_uint8, fi
     assert fits == []
 
 
-def test_every_candidate_is_checked_before_any_fit(digits_uint8, fits):
-    X, y = digits_uint8
+def test_every_candidate_is_checked_before_any_fit(digits, fits):
+    X, y = digits
     # A search made without parse_grid: its values are checked when fit starts.
     search = ProgressGridSearchCV(
         make_mnist_pipeline(hidden_layer_sizes=(8,), epochs=1),
@@ -314,8 +313,8 @@ def _progress(caplog):
     return messages[1:]  # after the plan: "N candidates x K folds = ..."
 
 
-def test_search_runs_refits_the_best_and_logs_progress(digits_uint8, caplog):
-    X, y = digits_uint8
+def test_search_runs_refits_the_best_and_logs_progress(digits, caplog):
+    X, y = digits
     grid = {**TINY_GRID, "mlp__epochs": [10], "mlp__batch_size": [64]}
     search = make_search(make_mnist_pipeline(random_state=0), grid, cv=2)
     with caplog.at_level(logging.INFO, logger="sk_mnist.search"):
@@ -390,14 +389,6 @@ def test_a_generator_of_splits_works_as_in_sklearn(search_class):
     assert list(ours.cv_results_["mean_test_score"]) == list(
         plain.cv_results_["mean_test_score"]
     )
-
-
-@pytest.fixture(scope="module")
-def digits_uint8():
-    from sklearn.datasets import load_digits
-
-    X, y = load_digits(return_X_y=True)
-    return np.round(X * 255 / 16).astype(np.uint8), y
 
 
 def test_scores_display_orders_best_first_with_error_bars():

@@ -23,16 +23,11 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from sk_mnist import __version__, make_mnist_pipeline, save_model
-from sk_mnist.datasets import load_sample, save_mnist_csv
+from sk_mnist.datasets import save_mnist_csv
 from sk_mnist.export import export_onnx
 from sk_mnist.images import DigitNormalizer, read_image
 from sk_mnist.serve import create_app, serve
 from sk_mnist.serve._model import ServedModel
-
-
-@pytest.fixture(scope="module")
-def sample():
-    return load_sample()
 
 
 @pytest.fixture(scope="module")
