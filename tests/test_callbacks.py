@@ -158,6 +158,7 @@ def test_scoring_monitor_records_each_epoch_as_in_history(digits):
     assert not hasattr(clf, "_callback_fit_ctx")
 
 
+@pytest.mark.slow
 @needs_callbacks
 @pytest.mark.parametrize("early_stopping", [False, True])
 def test_a_stop_request_ends_the_fit_after_that_epoch(digits, early_stopping):
@@ -230,6 +231,7 @@ def check_search_tree(recorder, text, search_name, n_fits, epochs):
     assert len(mlps) == n_fits + 1
 
 
+@pytest.mark.slow
 @needs_callbacks
 @pytest.mark.parametrize("search_class", [GridSearchCV, ProgressGridSearchCV])
 def test_nested_progress_of_a_grid_search(digits, rich_output, search_class):
@@ -257,6 +259,7 @@ def test_nested_progress_of_a_grid_search(digits, rich_output, search_class):
         assert not hasattr(estimator, "_skl_callbacks")
 
 
+@pytest.mark.slow
 @needs_callbacks
 def test_a_search_in_two_processes_reports_every_epoch(digits, rich_output):
     from sklearn.callback import ProgressBar, ScoringMonitor
@@ -309,6 +312,7 @@ def in_a_terminal(monkeypatch):
     )
 
 
+@pytest.mark.slow
 def test_progress_search_shows_bars_instead_of_lines_in_a_terminal(
     digits, rich_output, in_a_terminal, caplog
 ):
@@ -335,6 +339,7 @@ def test_progress_search_shows_bars_instead_of_lines_in_a_terminal(
     assert "2/2 fits (1 of 1 candidates x 2 folds)" in caplog.text
 
 
+@pytest.mark.slow
 def test_cli_search_shows_bars_in_a_terminal(
     tmp_path, capsys, rich_output, in_a_terminal
 ):
@@ -348,6 +353,7 @@ def test_cli_search_shows_bars_in_a_terminal(
     assert sum("| DenseMLPClassifier - fit" in name for name in found) == 5
 
 
+@pytest.mark.slow
 @needs_callbacks
 def test_clone_pickle_and_save_model_keep_callbacks_as_sklearn_does(digits, tmp_path):
     from sklearn.callback import ScoringMonitor
@@ -387,6 +393,7 @@ def run_script(script, env=None, timeout=300):
     return result.stdout
 
 
+@pytest.mark.slow
 @needs_callbacks
 def test_epochs_and_stop_requests_on_the_jax_backend():
     out = run_script(
@@ -438,6 +445,7 @@ def oldest_sklearn(tmp_path_factory):
     return target
 
 
+@pytest.mark.slow
 def test_scikit_learn_1_6_still_imports_and_fits(oldest_sklearn):
     out = run_script(
         """

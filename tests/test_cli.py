@@ -61,6 +61,7 @@ def _error_line(capsys):
     return err[0]
 
 
+@pytest.mark.slow
 def test_train_writes_every_file(run_dir, capsys):
     assert (run_dir / "model" / "model.keras").is_file()
     metrics = json.loads((run_dir / "metrics.json").read_text())
@@ -99,6 +100,7 @@ def test_train_writes_every_file(run_dir, capsys):
         assert image.ndim == 3 and min(image.shape[:2]) > 100
 
 
+@pytest.mark.slow
 def test_train_on_embedded_sample_with_holdout_and_summary(tmp_path, capsys):
     out = tmp_path / "sample-run"
     assert main(["train", "--out", str(out), "--early-stopping", *FAST]) == 0
@@ -109,6 +111,7 @@ def test_train_on_embedded_sample_with_holdout_and_summary(tmp_path, capsys):
     assert metrics["params"]["early_stopping"] is True
 
 
+@pytest.mark.slow
 def test_train_without_test_file_holds_out_20_percent(tmp_path, csv_files):
     out = tmp_path / "holdout"
     assert (
@@ -119,6 +122,7 @@ def test_train_without_test_file_holds_out_20_percent(tmp_path, csv_files):
     assert (metrics["n_train"], metrics["n_test"]) == (1200, 300)
 
 
+@pytest.mark.slow
 def test_progress_is_shown_unless_quiet(tmp_path, csv_files, capfd):
     args = [
         "train",
@@ -139,6 +143,7 @@ def test_progress_is_shown_unless_quiet(tmp_path, csv_files, capfd):
     assert "Epoch" not in quiet and quiet.strip().startswith("test accuracy")
 
 
+@pytest.mark.slow
 def test_rerun_replaces_an_earlier_run(run_dir, csv_files, tmp_path):
     out = tmp_path / "again"
     shutil.copytree(run_dir, out)
@@ -151,6 +156,7 @@ def test_rerun_replaces_an_earlier_run(run_dir, csv_files, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["again"]
 
 
+@pytest.mark.slow
 def test_train_replaces_an_earlier_search(tmp_path, capsys):
     out = tmp_path / "run"
     grid = '{"mlp__epochs": [1], "mlp__hidden_layer_sizes": [[8]]}'
@@ -322,6 +328,7 @@ def test_predict_refuses_to_overwrite_its_data(run_dir, csv_files, tmp_path, cap
     assert data.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_labels_the_model_does_not_know_are_named(csv_files, tmp_path, capsys):
     (X, y), _ = load_sample()
     low = y < 5
@@ -343,6 +350,7 @@ def test_labels_the_model_does_not_know_are_named(csv_files, tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_disk_full_while_writing_the_run_names_it(tmp_path, capsys, monkeypatch):
     from sk_mnist.cli import _train
 
@@ -381,6 +389,7 @@ def test_every_subcommand_has_help_with_examples(command, capsys, monkeypatch):
     assert all(len(line) <= 80 for line in text.splitlines()), text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, message",
     [
@@ -429,6 +438,7 @@ def test_unwritable_output_exits_2_naming_it(tmp_path, csv_files, capsys):
     assert sorted(tmp_path.iterdir()) == [blocker]
 
 
+@pytest.mark.slow
 def test_failure_mid_run_leaves_no_folder_behind(
     tmp_path, csv_files, capsys, monkeypatch
 ):
@@ -586,6 +596,7 @@ def test_malformed_scheduler_address_is_refused_before_connecting(
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_console_script_reports_errors_without_traceback(tmp_path):
     result = subprocess.run(
         [
@@ -648,6 +659,7 @@ def test_help_defaults_are_the_estimators():
     assert f"{HOMEWORK_PARAMS['epochs']} epochs" in helps["homework"]
 
 
+@pytest.mark.slow
 def test_homework_flag_trains_the_homework_recipe_and_flags_override(tmp_path):
     from sk_mnist import HOMEWORK_PARAMS
 

@@ -65,6 +65,7 @@ def _error_line(capsys):
 
 
 # ------------------------------------------------------------------ export
+@pytest.mark.slow
 def test_export_writes_an_onnx_file_that_predicts_as_the_model(
     model_dir, onnx_file, sample, tmp_path, capsys
 ):
@@ -221,6 +222,7 @@ class Server:
         return "".join(self.lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kind, stop", [("folder", signal.SIGTERM), ("onnx", signal.SIGINT)]
 )
@@ -383,6 +385,7 @@ def test_help_is_wrapped_with_examples(command, capsys, monkeypatch):
     assert all(len(line) <= 80 for line in text.splitlines()), text
 
 
+@pytest.mark.slow
 def test_serving_an_onnx_file_never_imports_keras(onnx_file, busy_port):
     # The parser of 'serve' alone is built, without the estimator's defaults,
     # and the model is loaded by onnxruntime: no TensorFlow in memory.

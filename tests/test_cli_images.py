@@ -73,6 +73,7 @@ def _error_line(capsys):
     return err[0]
 
 
+@pytest.mark.slow
 def test_train_on_label_folders(run_dir, folders):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["n_train"], metrics["n_test"]) == (N_TRAIN, N_TEST)

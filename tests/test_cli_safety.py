@@ -85,6 +85,7 @@ def _link_named_like_a_run_file(out):
     return "samples.png"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "add_user_file",
     [
@@ -319,6 +320,7 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.slow
 def test_sigterm_during_training_leaves_nothing(tmp_path):
     # SIGTERM (timeout, systemd, Slurm) left the .run.tmp-* staging folder.
     (tmp_path / "work").mkdir()
@@ -331,6 +333,7 @@ def test_sigterm_during_training_leaves_nothing(tmp_path):
     assert list((tmp_path / "work").iterdir()) == []
 
 
+@pytest.mark.slow
 def test_sigterm_while_writing_keeps_the_earlier_run(tmp_path, run_dir):
     out = tmp_path / "run"
     shutil.copytree(run_dir, out)

@@ -41,6 +41,7 @@ def test_dry_run_still_refuses_a_bad_grid(tmp_path, capsys):
     assert "--grid: grid key 'mlp__nope'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_dry_run_lists_the_candidates_the_search_runs(tmp_path, capsys):
     # A randomized search: the sampled candidates, in the order they run.
     grid = json.dumps(

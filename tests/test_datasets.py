@@ -90,6 +90,7 @@ def datasets_(draw):
     return X, y
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["digits.csv", "digits.csv.gz"])
 @settings(
     max_examples=25,
@@ -403,6 +404,7 @@ def test_wrong_columns_with_index_column(tmp_path):
     assert_load_error(path, "line 4: expected 786 columns (index + label", "787")
 
 
+@pytest.mark.slow
 def test_bad_cell_deep_in_large_file(tmp_path):
     # More lines than one diagnostic block, with a blank line that pandas skips,
     # to check the line count across blocks.

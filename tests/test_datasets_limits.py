@@ -255,6 +255,7 @@ def fifo(tmp_path):
     done.set()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compress", [False, True])
 def test_fifo_bad_cell_is_found(fifo, monkeypatch, compress):
     # The diagnosis reads the stream's content again, from memory.

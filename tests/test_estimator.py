@@ -188,6 +188,7 @@ def test_string_labels_come_back_as_strings(digits):
     np.testing.assert_array_equal(pipe.classes_, np.sort(names))
 
 
+@pytest.mark.slow
 def test_dataframe_input_sets_feature_names(digits):
     X, y, X_test, _ = digits
     columns = [f"px{i}" for i in range(X.shape[1])]
@@ -238,6 +239,7 @@ def test_errors_about_validation_data_name_it(digits):
         clf.fit(frame, y, X_val=swapped, y_val=y_test)
 
 
+@pytest.mark.slow
 def test_random_state_makes_fit_reproducible(digits):
     X, y, X_test, _ = digits
     params = dict(TINY, dropout=0.2, early_stopping=True, epochs=4)
@@ -434,6 +436,7 @@ def test_warm_start_continues_training(digits):
     assert clf.n_iter_ == 6 and len(clf.history_["loss"]) == 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "name, value",
     [
@@ -484,6 +487,7 @@ def test_partial_fit_refuses_changed_classes_and_balanced_weights(digits):
     assert not hasattr(balanced, "model_")
 
 
+@pytest.mark.slow
 def test_sample_and_class_weights_change_the_model(digits):
     X, y, X_test, _ = digits
     base = DenseMLPClassifier(**TINY).fit(X / 255, y)
@@ -500,6 +504,7 @@ def test_sample_and_class_weights_change_the_model(digits):
     )
 
 
+@pytest.mark.slow
 def test_only_the_ratios_of_sample_weights_matter(digits):
     X, y, X_test, _ = digits
     X, y = X[:300] / 255, y[:300]
@@ -529,6 +534,7 @@ def test_sample_weight_only_on_held_out_samples_is_refused():
     np.testing.assert_array_equal(unit_mean(np.ones(3)), 1.0)
 
 
+@pytest.mark.slow
 def test_grid_search_over_width_and_batch_size(digits):
     X, y, X_test, y_test = digits
     grid = GridSearchCV(
@@ -542,6 +548,7 @@ def test_grid_search_over_width_and_batch_size(digits):
     assert grid.score(X_test, y_test) > 0.5
 
 
+@pytest.mark.slow
 def test_randomized_search(digits):
     X, y, _, _ = digits
     search = RandomizedSearchCV(
@@ -555,6 +562,7 @@ def test_randomized_search(digits):
     assert 1e-3 <= search.best_params_["mlp__learning_rate"] <= 1e-1
 
 
+@pytest.mark.slow
 def test_cross_validation_is_stratified_and_scores(digits):
     X, y, _, _ = digits
     pipe = make_mnist_pipeline(**TINY)
@@ -578,6 +586,7 @@ def test_inside_a_larger_pipeline(digits):
     assert outer.score(X_test, y_test) > 0.5
 
 
+@pytest.mark.slow
 def test_pixel_scaler_in_front_matches_manual_scaling(digits):
     X, y, X_test, _ = digits
     pipe = make_mnist_pipeline(**TINY).fit(X, y)
@@ -631,6 +640,7 @@ def test_constant_schedule_records_its_rate(fitted):
     assert history["learning_rate"] == [pytest.approx(0.01)] * 3
 
 
+@pytest.mark.slow
 def test_compiled_training_gives_the_same_model(digits):
     # Several steps per compiled call, and XLA on TensorFlow, only save time.
     X, y, X_test, _ = digits
@@ -653,6 +663,7 @@ def _rss_mib():
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not os.path.exists("/proc/self/statm"), reason="reads Linux's /proc"
 )
@@ -672,6 +683,7 @@ def test_consecutive_fits_do_not_keep_earlier_weights(digits):
     assert rss[-1] - rss[5] < 48, rss
 
 
+@pytest.mark.slow
 def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
     import sk_mnist._training
 
@@ -692,6 +704,7 @@ def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="tf.distribute is TensorFlow's"
 )
@@ -710,6 +723,7 @@ def test_fit_inside_a_tf_distribute_scope(digits):
     )
 
 
+@pytest.mark.slow
 def test_grid_search_tunes_routed_callback_parameters(digits):
     X, y, _, _ = digits
     clf = DenseMLPClassifier(
@@ -745,6 +759,7 @@ def test_a_diverged_fit_raises_and_leaves_the_estimator_unfitted(digits):
         clf.predict(X / 255)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", ["warm_start", "partial_fit"])
 def test_a_diverged_continued_fit_keeps_the_network_it_started_from(digits, how):
     X, y, X_test, _ = digits
@@ -829,6 +844,7 @@ def test_fitted_state_round_trips_and_keeps_the_network_record(digits):
         copy.fit(X / 255, y)
 
 
+@pytest.mark.slow
 def test_set_fitted_state_refuses_a_network_the_state_does_not_describe(digits):
     X, y, _, _ = digits
     clf = DenseMLPClassifier(**TINY).fit(X / 255, y)

@@ -59,6 +59,7 @@ def _assert_same_predictions(model, onnx_model, X):
 
 
 # ------------------------------------------------------------- agreement
+@pytest.mark.slow
 def test_onnx_agrees_with_keras_pipeline_on_the_sample_test_images(
     pipe, pipe_file, sample
 ):
@@ -140,6 +141,7 @@ def test_scaling_is_in_the_graph_and_dropout_is_not(sample, tmp_path):
     _assert_same_predictions(pipe, _roundtrip(pipe, tmp_path), X_test)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("activation", sorted(ACTIVATIONS))
 def test_every_activation_of_a_bare_classifier(activation, digits, tmp_path):
     X, y = digits
@@ -156,6 +158,7 @@ def test_every_activation_of_a_bare_classifier(activation, digits, tmp_path):
     _assert_same_predictions(clf, onnx_clf, X)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "make_labels",
     [

@@ -230,6 +230,7 @@ def one_line(err):
 
 
 # ------------------------------------------------------------ cache, checks
+@pytest.mark.slow
 def test_downloads_once_then_reads_the_cache(mnist, home, sample, monkeypatch):
     check_sample(fetch_mnist(home, verbose=False), sample)
     assert sorted(path for path, _ in mnist.requests) == sorted(
@@ -585,6 +586,7 @@ def test_kaggle_files_with_wrong_counts_are_rejected(kaggle, monkeypatch, home):
 
 
 # -------------------------------------------------------------- the command
+@pytest.mark.slow
 def test_cli_download_then_train_offline(mnist, home, tmp_path, capsys):
     assert main(["download", "--data-home", str(home), "--quiet"]) == 0
     out = capsys.readouterr().out

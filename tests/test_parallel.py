@@ -22,6 +22,7 @@ def _intra_op_threads(estimator, X, y):
     return tf.config.threading.get_intra_op_parallelism_threads()
 
 
+@pytest.mark.slow
 def test_each_worker_gets_cores_over_n_jobs_threads():
     X, y = load_digits(return_X_y=True)
     X = np.round(X * 255 / 16).astype(np.uint8)

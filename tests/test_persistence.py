@@ -71,6 +71,7 @@ def saved(fitted, tmp_path):
     return tmp_path / "model"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("labels", ["int", "str"])
 @pytest.mark.parametrize("kind", ["pipeline", "classifier"])
 def test_round_trip(fitted, digits, tmp_path, labels, kind):
@@ -619,6 +620,7 @@ def _network_record(path):
     return doc["steps"][-1]["fitted"]["network_params"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name, value", list(NETWORK_CHANGES.items()))
 def test_warm_start_after_load_refuses_a_changed_network(
     saved_for_warm_start, digits, tmp_path, name, value

@@ -313,6 +313,7 @@ def _progress(caplog):
     return messages[1:]  # after the plan: "N candidates x K folds = ..."
 
 
+@pytest.mark.slow
 def test_search_runs_refits_the_best_and_logs_progress(digits, caplog):
     X, y = digits
     grid = {**TINY_GRID, "mlp__epochs": [10], "mlp__batch_size": [64]}
@@ -436,6 +437,7 @@ def test_scores_display_rejects_what_is_not_cv_results():
         SearchScoresDisplay.from_estimator(GridSearchCV(make_mnist_pipeline(), {}))
 
 
+@pytest.mark.slow
 def test_cli_search_writes_results_and_a_usable_model(tmp_path, capsys):
     out = tmp_path / "search"
     grid = json.dumps(TINY_GRID)
@@ -466,6 +468,7 @@ def test_cli_search_writes_results_and_a_usable_model(tmp_path, capsys):
     )
 
 
+@pytest.mark.slow
 def test_cli_search_in_two_processes_prints_progress(tmp_path, capsys):
     out = tmp_path / "search"
     grid = json.dumps(TINY_GRID)

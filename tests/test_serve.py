@@ -684,6 +684,7 @@ def _check_live_server(server, port, folder, model, X_test, tmp_path):
     assert server.poll() is None
 
 
+@pytest.mark.slow
 def test_serve_runs_uvicorn_on_loopback_and_keeps_serving(model, X_test, tmp_path):
     folder = tmp_path / "model"
     save_model(model, folder)
