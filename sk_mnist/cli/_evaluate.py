@@ -8,7 +8,9 @@ lie inside the ``--data`` or ``--model`` folder, or be each other (see
 """
 
 import json
+from pathlib import Path
 
+from . import _options as opt
 from ._data import check_labels, load_data, load_labelled
 from ._errors import running_network
 from ._images import as_paths
@@ -86,3 +88,74 @@ def cmd_predict(args):
         frame.to_csv(tmp, index=False, float_format="%.6g")
     print(f"wrote {len(frame)} predictions to {args.output}")
     return 0
+
+
+EVALUATE_EXAMPLES = """\
+examples:
+  sk-mnist evaluate --model sk-mnist-run/model --data mnist_test.csv
+  sk-mnist evaluate --model run1/model --data test.csv.gz --metrics m.json \\
+      --confusion-matrix cm.png
+  sk-mnist evaluate --model run1/model --data digits/   # label folders 0/-9/
+"""
+
+PREDICT_EXAMPLES = """\
+examples:
+  sk-mnist predict --model sk-mnist-run/model --data new_digits.csv \\
+      --output predictions.csv
+  sk-mnist predict --model run1/model --data my_digits/ --output p.csv
+  sk-mnist predict --model run1/model --data seven.png four.jpg --output p.csv
+"""
+
+
+def add_evaluate_parser(sub):
+    """Add the ``evaluate`` subcommand to `sub`."""
+    evaluate = opt.subcommand(
+        sub,
+        "evaluate",
+        "accuracy and classification report of a saved model",
+        "Evaluate a saved model on a labelled CSV file or image folder.\n\n"
+        + opt.images_note(),
+        EVALUATE_EXAMPLES,
+    )
+    opt.add_model_options(evaluate, f"labelled images: {opt.LABELLED}")
+    evaluate.add_argument(
+        "--metrics",
+        metavar="JSON",
+        type=Path,
+        help="also write the metrics to this JSON file",
+    )
+    evaluate.add_argument(
+        "--confusion-matrix",
+        metavar="PNG",
+        type=opt.figure_file,
+        help="also draw the confusion matrix to this PNG file (or .pdf, .svg, "
+        "...: the format follows the extension)",
+    )
+
+
+def add_predict_parser(sub):
+    """Add the ``predict`` subcommand to `sub`."""
+    predict = opt.subcommand(
+        sub,
+        "predict",
+        "predict labels and class probabilities for a CSV file or images",
+        "Predict a label and class probabilities for every image of a CSV "
+        "file (with or without a label column), an image folder or image "
+        "files.\n\n" + opt.images_note(),
+        PREDICT_EXAMPLES,
+    )
+    opt.add_model_options(
+        predict,
+        "a Kaggle-layout CSV file (labels optional), or one or more image "
+        "folders (at any depth, labelled or not) and image files",
+        several=True,
+    )
+    predict.add_argument(
+        "--output",
+        metavar="CSV",
+        type=Path,
+        required=True,
+        help="where to write one row per image: prediction, then one "
+        "probability column per class; for images, first the file and after "
+        "the prediction its probability",
+    )

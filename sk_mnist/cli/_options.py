@@ -201,3 +201,21 @@ def images_note():
         "black, scaled to fit 20 x 20, centred by its centre of mass). Any "
         "other file is read as a Kaggle-layout CSV file (.csv or .csv.gz)."
     )
+
+
+# Labelled data, as --train, --test and evaluate's --data take it.
+LABELLED = (
+    "a Kaggle-layout CSV file (.csv or .csv.gz), or a folder of label folders "
+    "0/ to 9/ holding image files"
+)
+
+
+def subcommand(sub, name, summary, description, examples):
+    """Add the subcommand `name` to `sub` with its help texts."""
+    return sub.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=examples,
+        formatter_class=HelpFormatter,
+    )

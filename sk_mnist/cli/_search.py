@@ -15,6 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
+from . import _options as opt
 from ._data import input_paths, load_train_test
 from ._errors import UsageError, running_network
 from ._report import metrics, plain, versions
@@ -260,3 +261,80 @@ def write_search(staging, search, args, seconds, n_train):
         "n_train": int(n_train),
         "versions": versions(),
     }
+
+
+SEARCH_EXAMPLES = """\
+examples:
+  sk-mnist search --grid '{"mlp__hidden_layer_sizes": [[256], [512, 256]],
+                           "mlp__batch_size": [64, 256], "mlp__epochs": [5]}'
+  sk-mnist search --grid grid.json --dry-run   # the candidates, nothing trained
+  sk-mnist search --train mnist_train.csv --test mnist_test.csv \\
+      --grid grid.json --n-iter 8 --cv 5 --n-jobs 2 --out search1
+  sk-mnist search --grid grid.json --scheduler tcp://scheduler:8786   # on Dask
+"""
+
+
+def add_parser(sub):
+    """Add the ``search`` subcommand to `sub`."""
+    from ..datasets import DATASET_NAMES
+
+    search = opt.subcommand(
+        sub,
+        "search",
+        "grid or randomized search over the pipeline's parameters",
+        "Cross-validated hyperparameter search. Writes cv_results.csv, "
+        "best_params.json, the refit best model under model/, a plot of the "
+        "mean score per candidate and, with --test, its test metrics. Before "
+        "it starts it says how many fits it will run.",
+        SEARCH_EXAMPLES,
+    )
+    opt.add_data_options(
+        search,
+        DATASET_NAMES,
+        train_help=f"training images: {opt.LABELLED} (default: the embedded sample)",
+        test_help="test images for the best model, the same way",
+    )
+    search.add_argument(
+        "--grid",
+        required=True,
+        metavar="JSON",
+        help="sklearn param_grid as JSON text or a JSON file; with --n-iter, "
+        'values may be distributions such as {"loguniform": [1e-4, 1e-2]}',
+    )
+    search.add_argument(
+        "--n-iter",
+        type=opt.positive_int,
+        metavar="N",
+        help="sample N candidates (randomized search) instead of the whole grid",
+    )
+    search.add_argument(
+        "--cv", type=opt.folds, default=3, metavar="K", help="folds (default: 3)"
+    )
+    search.add_argument(
+        "--scoring",
+        default="accuracy",
+        metavar="NAME",
+        help="sklearn scorer name (default: accuracy)",
+    )
+    search.add_argument(
+        "--n-jobs",
+        type=opt.positive_int,
+        metavar="N",
+        help="fits run at once: in N worker processes here (default: 1; at "
+        "most one per CPU core, with a warning when N is more), or on the "
+        "--scheduler's workers (default: as many as they have threads)",
+    )
+    search.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run the fits on a Dask cluster, e.g. tcp://10.0.0.5:8786 (needs "
+        "pip install 'sk-mnist[distributed]'); the refit of the best candidate "
+        "runs here",
+    )
+    search.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print how many fits the search would run and its candidates, "
+        "then stop: no data is read, nothing is trained or written",
+    )
+    opt.add_run_options(search, "sk-mnist-search", "progress lines")

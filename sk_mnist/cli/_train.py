@@ -3,6 +3,7 @@
 import json
 import time
 
+from . import _options as opt
 from ._data import input_paths, load_train_test
 from ._errors import UsageError, running_network
 from ._options import WIDTHS
@@ -188,3 +189,94 @@ def write_history(history, path):
     frame = pd.DataFrame(history)
     frame.insert(0, "epoch", range(1, len(frame) + 1))
     frame.to_csv(path, index=False)
+
+
+# The parser of 'sk-mnist train'.
+TRAIN_EXAMPLES = """\
+examples:
+  sk-mnist train                    # the embedded 4,000 + 1,000 sample
+  sk-mnist train --train mnist_train.csv --test mnist_test.csv --out run1
+  sk-mnist train --epochs 5 --batch-size 256 --hidden 512,256 --early-stopping
+  sk-mnist train --homework         # the original recipe, batch 32
+  sk-mnist train --dataset mnist    # all 70,000 digits, downloaded once
+  sk-mnist train --train digits/ --test more_digits/   # label folders 0/-9/
+"""
+
+
+def add_parser(sub):
+    """Add the ``train`` subcommand to `sub`."""
+    from ..datasets import DATASET_NAMES
+    from ..estimator import HOMEWORK_PARAMS, DenseMLPClassifier
+
+    defaults, homework = DenseMLPClassifier().get_params(), HOMEWORK_PARAMS
+    train = opt.subcommand(
+        sub,
+        "train",
+        "train on CSV files or image folders (default: the embedded sample)",
+        "Train the Dense MLP pipeline and write the model, metrics, history "
+        "and plots. With no data it uses the embedded sample of 4,000 "
+        "training and 1,000 test digits.\n\n" + opt.images_note(),
+        TRAIN_EXAMPLES,
+    )
+    opt.add_data_options(
+        train,
+        DATASET_NAMES,
+        train_help=f"training images: {opt.LABELLED}",
+        test_help="test images, the same way; without it, a stratified 20%% "
+        "hold-out of --train is used",
+    )
+    recipe = (
+        f"batch {homework['batch_size']}, learning rate "
+        f"{homework['learning_rate']:g} held {homework['learning_rate_schedule']}, "
+        f"{homework['epochs']} epochs"
+    )
+    train.add_argument(
+        "--homework",
+        action="store_true",
+        help=f"train with the classic homework's recipe ({recipe}) instead of "
+        "sk-mnist's faster defaults; the options below still override it",
+    )
+    train.add_argument(
+        "--epochs",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"maximum number of epochs (default: {defaults['epochs']})",
+    )
+    train.add_argument(
+        "--batch-size",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"samples per gradient step (default: {defaults['batch_size']})",
+    )
+    train.add_argument(
+        "--hidden",
+        type=opt.widths,
+        metavar="W1,W2,...",
+        help="hidden layer widths (default: "
+        f"{','.join(map(str, defaults['hidden_layer_sizes']))})",
+    )
+    train.add_argument(
+        "--learning-rate",
+        type=opt.positive_float,
+        metavar="F",
+        help=f"Adam learning rate (default: {defaults['learning_rate']:g})",
+    )
+    train.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        help="learning-rate schedule over the epochs (default: "
+        f"{defaults['learning_rate_schedule']})",
+    )
+    train.add_argument(
+        "--dropout",
+        type=opt.dropout,
+        metavar="F",
+        help=f"dropout after each hidden layer (default: {defaults['dropout']:g})",
+    )
+    train.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="stop when the accuracy on a 10%% hold-out of the training "
+        "data stops improving, and keep the best weights",
+    )
+    opt.add_run_options(train, "sk-mnist-run", "per-epoch progress")
