@@ -1,23 +1,4 @@
-"""Hyperparameter search over the MNIST pipeline: grids from JSON, checked early.
-
-A grid is sklearn's ``param_grid`` (``{"mlp__batch_size": [64, 256], ...}``)
-written as JSON. Lists are the candidate values (JSON lists inside lists become
-tuples, as ``hidden_layer_sizes`` wants); with ``n_iter`` a value can also be a
-scipy distribution written as ``{"loguniform": [1e-4, 1e-2]}``,
-``{"uniform": [low, high]}`` or ``{"randint": [low, high]}`` (an integer
-from low to high, both included, unlike ``scipy.stats.randint(low, high)``).
-Every key, every listed value and the ends of every distribution are checked
-against the pipeline's parameters before any training starts, so a typo fails
-in a second, not after an hour. A key given twice and ``memory`` (a joblib
-cache, which unpickles files) are refused.
-
-:class:`ProgressGridSearchCV` and :class:`ProgressRandomizedSearchCV` are
-sklearn's searches that check every candidate (against the labels, too) before
-the first fit, log their progress (fits done, elapsed time, best score so
-far) to the ``sk_mnist.search`` logger and, under joblib's Dask backend, send
-the training data to the workers once. :func:`count_fits` says how many fits
-a search will run.
-"""
+"""The searches, the grid parser and fit counting (see the package docstring)."""
 
 import logging
 import math
@@ -38,20 +19,11 @@ from sklearn.model_selection import (
     check_cv,
 )
 
-from ._callbacks import SearchRounds, progress_bar_instead_of_lines
+from .._callbacks import SearchRounds, progress_bar_instead_of_lines
 from ._dask import scattered
 from ._grid import check_candidates, check_key, parse_values, read_grid
 
-__all__ = [
-    "parse_grid",
-    "make_search",
-    "count_fits",
-    "start_workers",
-    "ProgressGridSearchCV",
-    "ProgressRandomizedSearchCV",
-]
-
-logger = logging.getLogger(__name__)
+logger = logging.getLogger("sk_mnist.search")
 
 
 def parse_grid(grid, pipeline, *, randomized=False):
@@ -116,7 +88,7 @@ def parse_grid(grid, pipeline, *, randomized=False):
 
 
 def _import_the_estimator():
-    from ._keras_runtime import import_keras_quietly
+    from .._keras_runtime import import_keras_quietly
 
     import_keras_quietly()
     import sk_mnist.estimator  # noqa: F401
