@@ -36,11 +36,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import __version__
 from ._files import temporary_beside
-from ._onnx_predictor import (
+from ._onnx_predictor import (  # noqa: F401 (ALLOWED_OPS & co.: what load_onnx reads)
+    ALLOWED_OPS,
     FORMAT_NAME,
     FORMAT_VERSION,
     INPUT,
     LABEL,
+    MAX_ONNX_BYTES,
+    MAX_ONNX_NODES,
     MAX_PIXEL,
     PROBABILITIES,
     OnnxClassifier,
