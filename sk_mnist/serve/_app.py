@@ -5,7 +5,7 @@ import json
 import logging
 import math
 from importlib import resources
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from fastapi import FastAPI, Request
@@ -21,6 +21,7 @@ from ._inputs import (
     MULTIPART_TYPE,
     RequestError,
     is_csv_upload,
+    read_form,
     rows_from_csv,
     rows_from_images,
     rows_from_json,
@@ -33,8 +34,11 @@ from ._schema import OPENAPI_PREDICT, ErrorAnswer, HealthAnswer, PredictAnswer
 DEFAULT_MAX_BODY_BYTES = 10_000_000
 #: Most rows (JSON instances, CSV rows or images) in one request.
 DEFAULT_MAX_ROWS = 10_000
-# Bodies smaller than this are parsed on the event loop; larger ones in a thread.
-_INLINE_BYTES = 64 * 1024
+#: Most pixels (width x height) of one uploaded image, read from its header
+#: before it is decoded; a request's images may hold 4 times that in all.
+DEFAULT_MAX_IMAGE_PIXELS = 16_000_000
+#: Seconds a client has to send the whole body once its headers are in (408).
+DEFAULT_BODY_TIMEOUT = 10.0
 # Answers of more rows than this are written in a thread too.
 _INLINE_ROWS = 64
 _PAGE_FILES = {
@@ -61,6 +65,14 @@ def _check_positive(value, name):
     return int(value)
 
 
+def _check_timeout(value, name):
+    if isinstance(value, bool) or not isinstance(value, Real) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
 def _error(status_code, detail):
     return JSONResponse({"detail": " ".join(str(detail).split())}, status_code)
 
@@ -82,76 +94,103 @@ def _answer(served, proba, extras):
     return Response(body.encode(), media_type="application/json")
 
 
-async def _parse_form(request, served, max_rows, normalizer):
-    # The body limit bounds the parts; too many images get 413 below.
-    files = []
-    async with request.form(max_files=math.inf, max_fields=max_rows) as form:
-        for field, value in form.multi_items():
-            if isinstance(value, str):
-                raise RequestError(
-                    400,
-                    f"form field {field!r} is not a file: send digits as files "
-                    "(curl -F file=@digit.png)",
-                )
-            is_csv = is_csv_upload(value.filename, value.content_type)
-            files.append((is_csv, value.filename or field, await value.read()))
+def _rows_from_form(body, content_type, served, limits, normalizer):
+    """Rows of the files of a ``multipart/form-data`` body (run in a thread)."""
+    files = [
+        (is_csv_upload(filename, kind), filename or field, data)
+        for field, filename, kind, data in read_form(
+            body, content_type, limits["max_rows"]
+        )
+    ]
     if not files:
         raise RequestError(400, "the form holds no files")
-    return await run_in_threadpool(
-        _rows_from_files, files, served, max_rows, normalizer
-    )
+    return _rows_from_files(files, served, limits, normalizer)
 
 
-def _rows_from_files(files, served, max_rows, normalizer):
+def _rows_from_files(files, served, limits, normalizer):
     """Rows of uploaded CSV and image files, in the order of the form."""
+    max_rows = limits["max_rows"]
     n_images = sum(not is_csv for is_csv, _, _ in files)
     if n_images > max_rows:
         raise RequestError(
             413, f"the form holds {n_images} images; the limit is {max_rows}"
         )
-    parts = [
-        rows_from_csv(data, name, served.n_features, max_rows)
-        if is_csv
-        else rows_from_images([(name, data)], normalizer, served.n_features)
-        for is_csv, name, data in files
-    ]
-    n_rows = sum(len(X) for X, _ in parts)
-    if n_rows > max_rows:
-        raise RequestError(
-            413, f"the files hold {n_rows} rows; the limit is {max_rows} per request"
-        )
+    images = [(name, data) for is_csv, name, data in files if not is_csv]
+    X_images, image_extras = rows_from_images(
+        images, normalizer, served.n_features, limits["max_image_pixels"]
+    )
+    # Each CSV file may hold the rows the images and earlier files left: the
+    # row limit bounds the whole form before any file is decompressed or read.
+    parts, n_rows, k = [], n_images, 0
+    for is_csv, name, data in files:
+        if is_csv:
+            budget = max_rows - n_rows
+            if budget < 1:
+                raise RequestError(
+                    413,
+                    f"the files hold over {max_rows} rows; the limit is "
+                    f"{max_rows} per request",
+                )
+            try:
+                X, extras = rows_from_csv(data, name, served.n_features, budget)
+            except RequestError as err:
+                if err.status_code != 413 or budget == max_rows:
+                    raise
+                raise RequestError(
+                    413,
+                    f"{name}: the form's files hold over {max_rows} rows; "
+                    f"the limit is {max_rows} per request",
+                ) from None
+            n_rows += len(X)
+        else:
+            X, extras = X_images[k : k + 1], image_extras[k : k + 1]
+            k += 1
+        parts.append((X, extras))
     if len(parts) == 1:
         return parts[0]
     X = np.concatenate([X for X, _ in parts])
     return X, [extra for _, extras in parts for extra in extras]
 
 
-async def _parse_body(request, served, max_rows, normalizer):
-    """Rows and per-row extras from any body ``/predict`` accepts."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+def _media_type(request):
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def _body_parser(request, body, served, limits, normalizer):
+    """The function and arguments that read ``body``, by its content type."""
+    media, max_rows = _media_type(request), limits["max_rows"]
     if media == MULTIPART_TYPE:
-        return await _parse_form(request, served, max_rows, normalizer)
-    body = await request.body()
+        content_type = request.headers["content-type"]
+        return _rows_from_form, (body, content_type, served, limits, normalizer)
     if not body:
         raise RequestError(400, f"empty body: send {ACCEPTED}")
     if media in JSON_TYPES or media.endswith("+json"):
-        parse, args = rows_from_json, (body, served.n_features, max_rows)
-    elif media in CSV_TYPES:
-        parse, args = rows_from_csv, (body, "the CSV body", served.n_features, max_rows)
-    elif media.startswith("image/"):
+        return rows_from_json, (body, served.n_features, max_rows)
+    if media in CSV_TYPES:
+        return rows_from_csv, (body, "the CSV body", served.n_features, max_rows)
+    if media.startswith("image/"):
         files = [("the image body", body)]
-        parse, args = rows_from_images, (files, normalizer, served.n_features)
-    else:
-        what = f"content type {media!r}" if media else "a body without a content type"
-        if media == "application/x-www-form-urlencoded":
-            what += " (curl --data's default; add -H 'Content-Type: ...')"
-        raise RequestError(415, f"cannot read {what}: send {ACCEPTED}")
-    if len(body) <= _INLINE_BYTES:
-        return parse(*args)
+        pixels = limits["max_image_pixels"]
+        return rows_from_images, (files, normalizer, served.n_features, pixels)
+    what = f"content type {media!r}" if media else "a body without a content type"
+    if media == "application/x-www-form-urlencoded":
+        what += " (curl --data's default; add -H 'Content-Type: ...')"
+    raise RequestError(415, f"cannot read {what}: send {ACCEPTED}")
+
+
+async def _parse_body(request, served, limits, normalizer):
+    """Rows and per-row extras from any body ``/predict`` accepts.
+
+    Every body is decoded in a thread, never on the event loop: a small body
+    (a 14 kB PNG of 7000 x 7000 pixels, a gzip CSV, a form of many parts) can
+    take seconds, and /health and the other requests must not wait.
+    """
+    body = await request.body()
+    parse, args = _body_parser(request, body, served, limits, normalizer)
     return await run_in_threadpool(parse, *args)
 
 
-def _add_routes(app, served, page, max_rows, normalizer):
+def _add_routes(app, served, page, limits, normalizer):
     @app.post(
         "/predict",
         summary="Predict the digits of JSON rows, a CSV file or images",
@@ -161,7 +200,7 @@ def _add_routes(app, served, page, max_rows, normalizer):
     )
     async def predict(request: Request):
         try:
-            X, extras = await _parse_body(request, served, max_rows, normalizer)
+            X, extras = await _parse_body(request, served, limits, normalizer)
         except RequestError as err:
             return _error(err.status_code, err.detail)
         proba = await served.predict_proba(X)
@@ -204,6 +243,8 @@ def create_app(
     max_body_bytes=DEFAULT_MAX_BODY_BYTES,
     max_rows=DEFAULT_MAX_ROWS,
     model_id=None,
+    max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
+    body_timeout=DEFAULT_BODY_TIMEOUT,
 ):
     """Build the HTTP application that serves a fitted sk_mnist model.
 
@@ -229,6 +270,13 @@ def create_app(
     model_id : str, default=None
         Identifies the model in ``/health``. A path's is ``"sha256:..."`` of
         its file.
+    max_image_pixels : int, default=16_000_000
+        Most pixels (width x height) of one uploaded image, read from its
+        header before it is decoded (a 12-megapixel photograph fits); more
+        get 413. A request's images may hold 4 times that in all (413).
+    body_timeout : float, default=10.0
+        Seconds a client has, once its headers are in, to send the whole
+        body; a slower one gets 408 and the connection is closed.
 
     Returns
     -------
@@ -261,6 +309,8 @@ def create_app(
 
     max_body_bytes = _check_positive(max_body_bytes, "max_body_bytes")
     max_rows = _check_positive(max_rows, "max_rows")
+    max_image_pixels = _check_positive(max_image_pixels, "max_image_pixels")
+    body_timeout = _check_timeout(body_timeout, "body_timeout")
     if isinstance(model, (str, bytes)) or hasattr(model, "__fspath__"):
         model, path_id = load_model_file(model)
         model_id = model_id or path_id
@@ -280,8 +330,11 @@ def create_app(
     )
     app.state.served = served
     app.state.limits = {"max_body_bytes": max_body_bytes, "max_rows": max_rows}
+    limits = app.state.limits | {"max_image_pixels": max_image_pixels}
     normalizer = DigitNormalizer(on_empty="zeros")
-    _add_routes(app, served, _read_page(), max_rows, normalizer)
+    _add_routes(app, served, _read_page(), limits, normalizer)
     _add_error_handlers(app)
-    app.add_middleware(BodyLimit, max_body_bytes=max_body_bytes)
+    app.add_middleware(
+        BodyLimit, max_body_bytes=max_body_bytes, body_timeout=body_timeout
+    )
     return app

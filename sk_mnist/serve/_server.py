@@ -4,9 +4,32 @@ import ipaddress
 import logging
 import socket
 
-from ._app import DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_ROWS, create_app
+from ._app import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_IMAGE_PIXELS,
+    DEFAULT_MAX_ROWS,
+    _check_positive,
+    _check_timeout,
+    create_app,
+)
 
 logger = logging.getLogger("sk_mnist.serve")
+#: Seconds a connection may take to send a request's headers (then closed).
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: Seconds an idle keep-alive connection stays open (uvicorn's default).
+DEFAULT_KEEP_ALIVE_TIMEOUT = 5
+#: Connections and requests at once; beyond, new requests get 503.
+DEFAULT_LIMIT_CONCURRENCY = 1000
+#: Connections waiting to be accepted (the listen backlog).
+DEFAULT_BACKLOG = 2048
+#: Largest request line and headers, in bytes (h11's default; beyond: 400).
+MAX_HEADER_BYTES = 16 * 1024
+_TIMEOUT_BODY = b'{"detail": "request headers not received in time"}'
+_TIMEOUT_ANSWER = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+    b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+) % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
 
 
 def is_loopback(host):
@@ -19,7 +42,93 @@ def is_loopback(host):
         return False
 
 
-def bind(host, port):
+def _header_deadline_protocol(header_timeout):
+    """uvicorn's h11 protocol, closing connections slow to send headers.
+
+    uvicorn times out idle keep-alive connections, but not a connection that
+    sends nothing, or half its headers, and stops: each holds a file
+    descriptor for ever. Here a connection whose request headers are not all
+    in `header_timeout` seconds after it opened (or after its previous answer
+    was sent and more bytes came) gets 408 and is closed.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        _deadline = None
+
+        def _waiting_for_headers(self):
+            return self.conn.their_state is h11.IDLE
+
+        def _arm(self):
+            if self._deadline is None:
+                self._deadline = self.loop.call_later(header_timeout, self._expire)
+
+        def _disarm(self):
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _expire(self):
+            self._deadline = None
+            if self._waiting_for_headers() and not self.transport.is_closing():
+                self.transport.write(_TIMEOUT_ANSWER)
+                self.transport.close()
+
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data):
+            super().data_received(data)
+            if self._waiting_for_headers() and not self.transport.is_closing():
+                self._arm()
+            else:
+                self._disarm()
+
+        def connection_lost(self, exc):
+            self._disarm()
+            super().connection_lost(exc)
+
+    return HeaderDeadline
+
+
+def make_server(
+    app,
+    *,
+    log_level="info",
+    access_log=True,
+    header_timeout=DEFAULT_HEADER_TIMEOUT,
+    keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT,
+    limit_concurrency=DEFAULT_LIMIT_CONCURRENCY,
+    backlog=DEFAULT_BACKLOG,
+):
+    """The uvicorn server of `app`, with the limits on slow or many clients.
+
+    Run it with ``server.run(sockets=[bind(host, port)])``; stop it with
+    ``server.should_exit = True``.
+    """
+    import uvicorn
+
+    header_timeout = _check_timeout(header_timeout, "header_timeout")
+    keep_alive_timeout = _check_timeout(keep_alive_timeout, "keep_alive_timeout")
+    limit_concurrency = _check_positive(limit_concurrency, "limit_concurrency")
+    backlog = _check_positive(backlog, "backlog")
+    config = uvicorn.Config(
+        app,
+        http=_header_deadline_protocol(header_timeout),
+        log_level=log_level,
+        access_log=access_log,
+        server_header=False,
+        timeout_keep_alive=keep_alive_timeout,
+        limit_concurrency=limit_concurrency,
+        backlog=backlog,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+    )
+    return uvicorn.Server(config)  # Config set up uvicorn's logging
+
+
+def bind(host, port, backlog=DEFAULT_BACKLOG):
     """A listening TCP socket on `host`:`port` (port 0: any free port).
 
     Raises
@@ -37,7 +146,7 @@ def bind(host, port):
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(2048)
+        sock.listen(backlog)
     except OSError as err:
         sock.close()
         reason = err.strerror or str(err)
@@ -54,6 +163,12 @@ def serve(
     max_rows=DEFAULT_MAX_ROWS,
     log_level="info",
     access_log=True,
+    max_image_pixels=DEFAULT_MAX_IMAGE_PIXELS,
+    body_timeout=DEFAULT_BODY_TIMEOUT,
+    header_timeout=DEFAULT_HEADER_TIMEOUT,
+    keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT,
+    limit_concurrency=DEFAULT_LIMIT_CONCURRENCY,
+    backlog=DEFAULT_BACKLOG,
 ):
     """Load a model file and serve it over HTTP until interrupted.
 
@@ -81,6 +196,21 @@ def serve(
         uvicorn's log level ("critical", "error", "warning", "info", "debug").
     access_log : bool, default=True
         Log one line per request.
+    max_image_pixels : int, default=16_000_000
+        Most pixels of one uploaded image, checked from its header before it
+        is decoded (413 beyond); a request's images, 4 times that in all.
+    body_timeout : float, default=10.0
+        Seconds a client has to send the whole body once its headers are in
+        (408 beyond, and the connection is closed).
+    header_timeout : float, default=10.0
+        Seconds a connection has to send a request's headers (408 and closed
+        beyond): a client that connects and stops holds nothing for long.
+    keep_alive_timeout : float, default=5
+        Seconds an idle keep-alive connection stays open.
+    limit_concurrency : int, default=1000
+        Most connections and requests at once; beyond, requests get 503.
+    backlog : int, default=2048
+        Connections waiting to be accepted.
 
     Raises
     ------
@@ -102,14 +232,28 @@ def serve(
     >>> serve("my_model", port=8000)  # doctest: +SKIP
     INFO:     sk-mnist serving my_model on http://127.0.0.1:8000/ (backend tensorflow)
     """
-    import uvicorn
-
-    app = create_app(model_path, max_body_bytes=max_body_bytes, max_rows=max_rows)
-    sock = bind(host, port)
-    config = uvicorn.Config(
-        app, log_level=log_level, access_log=access_log, server_header=False
+    app = create_app(
+        model_path,
+        max_body_bytes=max_body_bytes,
+        max_rows=max_rows,
+        max_image_pixels=max_image_pixels,
+        body_timeout=body_timeout,
     )
-    server = uvicorn.Server(config)  # Config set up uvicorn's logging
+    # A bad address fails before uvicorn.Config sets up logging.
+    sock = bind(host, port, backlog)
+    try:
+        server = make_server(
+            app,
+            log_level=log_level,
+            access_log=access_log,
+            header_timeout=header_timeout,
+            keep_alive_timeout=keep_alive_timeout,
+            limit_concurrency=limit_concurrency,
+            backlog=backlog,
+        )
+    except BaseException:
+        sock.close()
+        raise
     log = logging.getLogger("uvicorn.error")
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
