@@ -14,6 +14,7 @@ from importlib import resources
 import numpy as np
 
 from .._files import temporary_beside
+from . import _input
 from ._csv import read_mnist_csv, value_problem
 from ._input import Source, file_name, gzip_errors
 from ._layout import PIXEL_NAMES, PIXELS, SIDE
@@ -22,6 +23,9 @@ __all__ = ["load_idx", "load_mnist_csv", "load_sample", "save_mnist_csv"]
 
 _IDX_IMAGES, _IDX_LABELS = 0x00000803, 0x00000801
 _CHUNK = 1 << 20
+# Gzip data up to this size is read in one pass; larger, it is first counted
+# (and dropped), so that a small file claiming 2**31 images never fills memory.
+_KEEP_BYTES = 64 << 20
 # zlib level 4 writes 60,000 rows about five times faster than the default 6,
 # for a file about 10% larger.
 _GZIP_LEVEL = 4
@@ -96,38 +100,95 @@ def _read_at_most(f, size):
     return data
 
 
-def _read_idx(path, magic, what, argument):
-    source = Source(path, argument)
-    path, ndim = source.name, magic & 0xFF
-    start = 4 * (ndim + 1)
-    with gzip_errors(path), source.open() as f:
-        head = _read_at_most(f, start)
-        if len(head) < start:
-            raise ValueError(
-                f"{path}: {len(head)} bytes, too short for an IDX {what} header"
-            )
-        found, *dims = struct.unpack(f">{ndim + 1}I", head)
-        if found != magic:
-            raise ValueError(
-                f"{path}: bad magic number 0x{found:08X}, expected 0x{magic:08X} "
-                f"(IDX {what})"
-            )
-        if dims[1:] not in ([], [SIDE, SIDE]):
-            raise ValueError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
-        expected = math.prod(dims)
-        # One byte more than the header promises tells extra data apart; a
-        # gzip bomb behind a small header is not decompressed any further.
-        data = _read_at_most(f, expected + 1)
-    if len(data) != expected:
-        problem, payload = "truncated", len(data)
-        if payload > expected:
-            problem, payload = "extra bytes at the end", "more"
-            if source.regular and not source.gzip:
-                payload = os.path.getsize(path) - start
+def _count_at_most(f, size):
+    """How many bytes ``f`` holds, up to ``size``, read in chunks and dropped."""
+    count = 0
+    while count < size and (chunk := f.read(min(_CHUNK, size - count))):
+        count += len(chunk)
+    return count
+
+
+def _read_exactly(f, size):
+    """The next ``size`` bytes of ``f``, which holds at least that many."""
+    data = bytearray(size)
+    view, filled = memoryview(data), 0
+    while filled < size and (n := f.readinto(view[filled : filled + _CHUNK])):
+        filled += n
+    return data[:filled] if filled < size else data
+
+
+def _idx_header(f, path, magic, what, start):
+    """The dimensions in the IDX header at the start of ``f``, checked."""
+    head = _read_at_most(f, start)
+    if len(head) < start:
         raise ValueError(
-            f"{path}: {problem}: header promises {' x '.join(map(str, dims))} = "
-            f"{expected} bytes of data, found {payload}"
+            f"{path}: {len(head)} bytes, too short for an IDX {what} header"
         )
+    found, *dims = struct.unpack(f">{len(head) // 4}I", head)
+    if found != magic:
+        raise ValueError(
+            f"{path}: bad magic number 0x{found:08X}, expected 0x{magic:08X} "
+            f"(IDX {what})"
+        )
+    if dims[1:] not in ([], [SIDE, SIDE]):
+        raise ValueError(f"{path}: images are {dims[1]}x{dims[2]}, expected 28x28")
+    return dims
+
+
+def _size_error(source, dims, start, what, found):
+    """The error for data of ``found`` bytes where the header promises others."""
+    path, expected = source.name, math.prod(dims)
+    if found > expected:
+        problem, payload = "extra bytes at the end", "more"
+        if source.regular and not source.gzip:
+            payload = os.path.getsize(path) - start
+    else:
+        # The count says how far off the header is: 2**31 images, the data 12.
+        each = math.prod(dims[1:])
+        problem = "truncated"
+        payload = f"{found} (data for {found // each:,} of the {dims[0]:,} {what})"
+    return ValueError(
+        f"{path}: {problem}: header promises {' x '.join(map(str, dims))} = "
+        f"{expected} bytes of data, found {payload}"
+    )
+
+
+def _read_idx(path, magic, what, argument):
+    """``(name, data)`` of an IDX file, whose size is checked before it is kept.
+
+    Memory never follows the header's claim alone: a raw file is checked
+    against its size, a stream against ``MAX_STREAM_BYTES``, and gzip data
+    past ``_KEEP_BYTES`` is counted (and dropped) before it is read again.
+    """
+    source = Source(path, argument)
+    path, start = source.name, 4 * ((magic & 0xFF) + 1)
+    with gzip_errors(path):
+        with source.open() as f:
+            dims = _idx_header(f, path, magic, what, start)
+            expected = math.prod(dims)
+            if source.regular and not source.gzip:
+                size = os.path.getsize(path) - start
+                if size != expected:
+                    raise _size_error(source, dims, start, what, size)
+            elif not source.regular and expected > _input.MAX_STREAM_BYTES:
+                raise ValueError(
+                    f"{path}: a stream (not a regular file) whose header promises "
+                    f"{expected:,} bytes of data, more than {_input.MAX_STREAM_BYTES:,}"
+                    "; save it to a file and read that"
+                )
+            if not source.regular or expected <= _KEEP_BYTES:
+                # One byte more than the header promises tells extra data apart;
+                # a gzip bomb behind a small header is decompressed no further.
+                data = _read_at_most(f, expected + 1)
+                if len(data) != expected:
+                    raise _size_error(source, dims, start, what, len(data))
+                return path, np.frombuffer(data, np.uint8)
+            found = _count_at_most(f, expected + 1)
+        if found != expected:
+            raise _size_error(source, dims, start, what, found)
+        with source.open() as f:
+            f.read(start)
+            data = _read_exactly(f, expected)
     # A bytearray's array is writable, as the CSV loader's arrays are.
     return path, np.frombuffer(data, np.uint8)
 

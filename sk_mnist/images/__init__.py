@@ -5,7 +5,8 @@
   background, the digit's bounding box scaled to fit 20 x 20, its centre of
   mass placed at the centre of a 28 x 28 field.
 * :func:`~sk_mnist.read_image` - one image file (PNG, JPEG, BMP, GIF, TIFF,
-  WebP) as a 2-D grey array.
+  WebP) as a 2-D grey array: by name, from its bytes or from a binary file
+  object.
 * :func:`~sk_mnist.load_images` - a list of image files, a folder of them,
   or a folder of ``<label>/`` folders (``(images, labels)`` for training).
 

@@ -1,5 +1,6 @@
 """Read digit image files with Pillow: one file, a list of files, or a folder."""
 
+import io
 import os
 import struct
 import warnings
@@ -24,13 +25,79 @@ _ALPHA_MODES = {"LA", "La", "PA", "RGBA", "RGBa"}
 # Pillow's errors for damaged files: besides OSError ("image file is
 # truncated", "broken data stream"), its decoders raise these on bad headers.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error)
+# Folders are read this deep under the one given, and no deeper: a digit
+# data set needs a few levels, and a folder nested thousands deep (or a path
+# too long to open) is refused by name instead of failing half-way.
+_MAX_DEPTH = 32
+# How the encoded files begin; bytes that begin so are read as an image's
+# content, not as a file name (as is anything with a NUL byte, which no file
+# name holds).
+_SIGNATURES = (b"\x89PNG", b"\xff\xd8\xff", b"BM", b"GIF8", b"II*\0", b"MM\0*", b"RIFF")
+
+
+def _is_content(data):
+    """Whether ``data`` (bytes) is an encoded image rather than a file name."""
+    if b"\0" in data:
+        return True
+    return data.startswith(_SIGNATURES) and not os.path.exists(data)
 
 
 def _name(source):
     """How to name ``source`` in an error: its path, or the file object's name."""
-    if isinstance(source, (str, os.PathLike)):
-        return os.fspath(source)
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if isinstance(source, str):
+        return source
+    if isinstance(source, bytes) and not _is_content(source):
+        return os.fsdecode(source)
     return str(getattr(source, "name", None) or f"<{type(source).__name__}>")
+
+
+def _shown(name):
+    """``name`` as it can be printed: undecodable bytes as ``\\xNN``, controls escaped.
+
+    A file name's bytes that are not UTF-8 come from ``os.fsdecode`` as lone
+    surrogates, which ``print`` cannot write; a newline would split the
+    one-line message.
+    """
+    try:
+        raw = os.fsencode(name)
+    except UnicodeEncodeError:  # a surrogate that no byte made
+        raw = name.encode("utf-8", "backslashreplace")
+    text = raw.decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() or c == " " else repr(c)[1:-1] for c in text)
+
+
+def _opened(source, where):
+    """``(what Image.open takes, name)`` for one source, or a TypeError naming it.
+
+    Paths (str, path-like, bytes as ``os.fsencode`` gives) are opened by name;
+    bytes, bytearray or memoryview holding the file's content, and binary file
+    objects, are read as they are.
+    """
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        if isinstance(source, bytes) and not _is_content(source):
+            return os.fsdecode(source), os.fsdecode(source)
+        return io.BytesIO(source), _name(source)
+    if isinstance(source, str):
+        return source, source
+    if isinstance(source, io.TextIOBase):
+        raise TypeError(
+            f"{where}: {_shown(_name(source))} is open in text mode; open it "
+            f"with mode 'rb'"
+        )
+    if callable(getattr(source, "read", None)):
+        return source, _name(source)
+    hint = ""
+    if isinstance(source, Integral) and not isinstance(source, bool):
+        hint = " (for a file descriptor, pass open(fd, 'rb'))"
+    raise TypeError(
+        f"{where}: expected an image file name (str, bytes or path-like), the "
+        f"file's content (bytes) or a binary file object, got "
+        f"{type(source).__name__}{hint}"
+    )
 
 
 def _check_max_pixels(max_pixels):
@@ -42,6 +109,7 @@ def _check_max_pixels(max_pixels):
 
 def _open(source, name, max_pixels):
     """``Image.open`` with Pillow's errors turned into one-line messages."""
+    name = _shown(name)
     try:
         with warnings.catch_warnings():
             # The size is checked against max_pixels by the caller instead.
@@ -102,8 +170,13 @@ def read_image(source, *, max_pixels=_MAX_PIXELS):
 
     Parameters
     ----------
-    source : str, path-like or binary file object
-        The image file.
+    source : str, path-like, bytes or binary file object
+        The image file: its name (bytes as ``os.fsencode`` gives, for a name
+        that is not UTF-8), its content (``bytes``, ``bytearray`` or
+        ``memoryview`` of an encoded image, as a web upload gives), or a file
+        object opened in binary mode (``open(path, "rb")``, ``io.BytesIO``).
+        Bytes are read as content when they begin with an image format's
+        signature or hold a NUL byte (which no file name can), else as a name.
     max_pixels : int, default=50_000_000
         Largest width x height accepted. The size is read from the file's
         header and a larger image is refused before it is decoded, so a
@@ -119,9 +192,13 @@ def read_image(source, *, max_pixels=_MAX_PIXELS):
     ------
     FileNotFoundError
         If there is no file at `source`.
+    TypeError
+        If `source` is none of the above: a file descriptor (``int``; pass
+        ``open(fd, "rb")``), ``None``, or a file opened in text mode.
     ValueError
         If the file is not an image, is truncated or damaged, or has more than
-        `max_pixels` pixels; the one-line message names the file.
+        `max_pixels` pixels; the one-line message names the file (a name's
+        undecodable bytes written ``\\xNN``).
 
     See Also
     --------
@@ -140,8 +217,13 @@ def read_image(source, *, max_pixels=_MAX_PIXELS):
     ((30, 40), dtype('float32'), 255.0)
     """
     _check_max_pixels(max_pixels)
-    name = _name(source)
+    return _read(*_opened(source, "source"), max_pixels)
+
+
+def _read(source, name, max_pixels):
+    """The grey array of ``source``, an ``Image.open`` argument named ``name``."""
     im = _open(source, name, max_pixels)
+    name = _shown(name)
     with im:
         width, height = im.size
         if width * height > max_pixels:
@@ -158,16 +240,42 @@ def read_image(source, *, max_pixels=_MAX_PIXELS):
             raise ValueError(f"{name}: damaged or truncated image ({err})") from None
 
 
+def _is_folder(entry):
+    """Whether a scandir entry is a folder to walk (as os.walk: no links)."""
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
+
+
 def _image_files(folder):
-    """The image files under ``folder``, at any depth, sorted; hidden ones skipped."""
-    found = []
-    for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found += [
-            os.path.join(root, f)
-            for f in sorted(files)
-            if not f.startswith(".") and f.lower().endswith(IMAGE_EXTENSIONS)
-        ]
+    """The image files under ``folder``, sorted; hidden ones skipped.
+
+    The order is ``os.walk``'s (a folder's files, then each subfolder's, in
+    sorted order), walked with a list rather than by recursion, and at most
+    ``_MAX_DEPTH`` folders deep: deeper, a ValueError names the folder.
+    """
+    found, todo = [], [(os.fspath(folder), 0)]
+    while todo:
+        root, depth = todo.pop()
+        with os.scandir(root) as scan:
+            entries = sorted(
+                (e for e in scan if not e.name.startswith(".")), key=lambda e: e.name
+            )
+        subfolders = []
+        for entry in entries:
+            if _is_folder(entry):
+                if not entry.is_symlink():
+                    subfolders.append(entry.path)
+            elif entry.name.lower().endswith(IMAGE_EXTENSIONS):
+                found.append(entry.path)
+        if subfolders and depth >= _MAX_DEPTH:
+            raise ValueError(
+                f"{_shown(subfolders[0])}: folders nested more than {_MAX_DEPTH} "
+                f"deep in {_shown(os.fspath(folder))}; image folders are read "
+                f"{_MAX_DEPTH} levels down at most"
+            )
+        todo += [(sub, depth + 1) for sub in reversed(subfolders)]
     return found
 
 
@@ -186,9 +294,10 @@ def _label_folders(folder):
         return None
     if images:
         raise ValueError(
-            f"{folder}: holds both image files ({images[0]}, ...) and folders "
-            f"({subfolders[0].name}, ...); put every image in a <label> folder, "
-            f"or none"
+            f"{_shown(os.fspath(folder))}: holds both image files "
+            f"({_shown(images[0])}, ...) and folders "
+            f"({_shown(subfolders[0].name)}, ...); put every image in a <label> "
+            f"folder, or none"
         )
     names = [e.name for e in subfolders]
     if not all(name.isdecimal() for name in names):
@@ -198,15 +307,28 @@ def _label_folders(folder):
         same = [n for n in names if int(n) == label]
         if len(same) > 1:
             raise ValueError(
-                f"{folder}: folders {' and '.join(same)} both name label {label}"
+                f"{_shown(os.fspath(folder))}: folders {' and '.join(same)} both "
+                f"name label {label}"
             )
     order = np.argsort(labels, kind="stable")
     return [labels[k] for k in order], [subfolders[k].path for k in order]
 
 
 def _files_of(source):
-    """``(files, labels or None, label names or None)`` for a path or a list."""
-    if isinstance(source, (str, os.PathLike)):
+    """``(files, labels or None, label names or None)`` for a path or a list.
+
+    One file's content (bytes) or a binary file object is one file.
+    """
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if isinstance(source, bytes) and not _is_content(source):
+        source = os.fsdecode(source)  # a name as os.fsencode gives it
+    if isinstance(source, (bytes, bytearray, memoryview)) or (
+        callable(getattr(source, "read", None))
+        and not isinstance(source, io.TextIOBase)
+    ):
+        return [source], None, None
+    if isinstance(source, str):
         path = Path(source)
         if path.is_dir():
             layout = _label_folders(path)
@@ -219,11 +341,11 @@ def _files_of(source):
                 labels += [label] * len(found)
             return files, labels, layout[0]
         if not path.exists():
-            raise FileNotFoundError(f"{path}: no such file or folder")
+            raise FileNotFoundError(f"{_shown(source)}: no such file or folder")
         return [source], None, None
-    if isinstance(source, (bytes, str)) or not hasattr(source, "__iter__"):
+    if isinstance(source, io.TextIOBase) or not hasattr(source, "__iter__"):
         raise TypeError(
-            f"expected a path, a folder or a list of image files, got "
+            f"source: expected a path, a folder or a list of image files, got "
             f"{type(source).__name__}"
         )
     return list(source), None, None
@@ -314,13 +436,20 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS, transform=N
     _check_max_pixels(max_pixels)
     files, labels, names = _files_of(source)
     if not files:
-        where = _name(source) if isinstance(source, (str, os.PathLike)) else "source"
+        named = isinstance(source, (str, bytes, os.PathLike))
+        where = _shown(_name(source)) if named else "source"
         raise ValueError(f"{where}: no image files ({' '.join(IMAGE_EXTENSIONS)})")
     if transform is not None and not callable(transform):
         raise TypeError(f"transform must be callable or None, got {transform!r}")
+    listed = not isinstance(
+        source, (str, bytes, bytearray, memoryview, os.PathLike)
+    ) and not hasattr(source, "read")
     images = []
-    for f in files:
-        image = read_image(f, max_pixels=max_pixels)
+    for i, f in enumerate(files):
+        item, name = _opened(f, f"source[{i}]" if listed else "source")
+        if listed and not isinstance(item, str):
+            name = f"source[{i}] {name}"  # which of the list's files
+        image = _read(item, name, max_pixels)
         images.append(image if transform is None else transform(image))
     target = None
     if labels is not None:

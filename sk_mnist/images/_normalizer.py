@@ -32,6 +32,19 @@ def _first_bad(a, bad):
     return text + (f", channel {where[2]}" if len(where) > 2 else "")
 
 
+def _refuse_complex(a, what):
+    """Refuse complex pixels instead of dropping their imaginary part.
+
+    The words start as sklearn's ``check_array`` (which PixelScaler uses)
+    has them, on one line.
+    """
+    if getattr(a, "dtype", None) is not None and np.dtype(a.dtype).kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {what} has dtype {a.dtype}; pixel "
+            f"values must be real grey levels 0-255"
+        )
+
+
 def _checked_grey(image, i):
     """Return ``(grey float32 2-D array, lo, hi)`` for image ``i`` of the input.
 
@@ -39,6 +52,7 @@ def _checked_grey(image, i):
     alpha channel (``h x w x 4``) is composited on white.
     """
     a = np.asarray(image)
+    _refuse_complex(a, f"image {i}")
     if a.dtype.kind not in "biuf":
         # float() names an object that is not a number, as sklearn expects.
         a = a.astype(np.float64)
@@ -398,6 +412,7 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
             return X
         if isinstance(X, (list, tuple)) and not len(X):
             raise ValueError("X holds no images (an empty list)")
+        _refuse_complex(X, "X")
         # Without a fit on 2-D input (stateless use), reset=False checks nothing.
         rows = validate_data(
             self, X, reset=reset, dtype="numeric", ensure_all_finite=False
