@@ -271,7 +271,13 @@ def temporary_beside(target, *, folder=False, suffix=""):
             tmp = tempfile.mkdtemp(prefix=prefix, dir=parent)
         else:
             tmp = _new_file(parent, prefix, suffix)
-        yield Path(tmp)
+        try:
+            yield Path(tmp)
+        except OSError as err:
+            named = _naming(err, tmp, target)
+            if named is err:
+                raise
+            raise named from err
     finally:
         with uninterrupted():
             if tmp is not None and folder:
@@ -281,6 +287,27 @@ def temporary_beside(target, *, folder=False, suffix=""):
                     os.remove(tmp)
             if not os.path.lexists(target):
                 remove_made_folders(parent, top)
+
+
+def _naming(err, tmp, target):
+    """``err`` naming ``target`` if it named no file or only the temporary.
+
+    A write that fails (disk full: ENOSPC, a quota) names no file; the
+    user knows ``target``, never the temporary (nor a file inside it).
+    """
+    if err.errno is None or not err.strerror:
+        return err
+    target = os.fspath(target)
+    if err.filename is None:
+        return OSError(err.errno, err.strerror, target)
+    if not isinstance(err.filename, (str, bytes, os.PathLike)):
+        return err
+    name, tmp = os.fsdecode(err.filename), os.fspath(tmp)
+    if name == tmp:
+        return OSError(err.errno, err.strerror, target)
+    if name.startswith(tmp + os.sep):  # a file in a temporary folder
+        return OSError(err.errno, err.strerror, target + name[len(tmp) :])
+    return err
 
 
 @contextlib.contextmanager
@@ -312,7 +339,13 @@ def staged_folder(target):
         with temporary_beside(target, folder=True) as staging:
             new, old = staging / "new", staging / "old"
             new.mkdir()  # unlike mkdtemp's 0o700, honours the umask
-            yield new
+            try:
+                yield new
+            except OSError as err:
+                named = _naming(err, new, target)
+                if named is err:
+                    raise
+                raise named from err
             held.enter_context(uninterrupted())
             try:
                 if os.path.lexists(target):

@@ -389,8 +389,10 @@ class TrainingMixin(CallbackSupportMixin):
                 # Without this, TensorFlow keeps every fit's weights alive.
                 skip_single_replica_all_reduce(self.model_.optimizer)
                 history = self.model_.fit(X, y_idx, **fit_kwargs)
-        except Exception as err:
+        except BaseException as err:
+            # A callback's error, an interruption: roll back, then re-raise.
             if not is_out_of_memory(err):
+                self._forget_failed_call(snapshot)
                 raise
             message = self._out_of_memory_message(widths, err)
             left = self._forget_failed_call(snapshot)

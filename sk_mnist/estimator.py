@@ -59,6 +59,9 @@ OPTIMIZERS = frozenset(
 # The widest hidden layer: wider cannot be a tensor dimension on every backend
 # (10**20 failed inside Keras with "Can't convert ... to Tensor").
 MAX_WIDTH = 2**31 - 1
+# The largest batch size, epoch count or patience: backends count in int32
+# (batch_size=2**70 raised TensorFlow's OverflowError inside Keras).
+MAX_COUNT = 2**31 - 1
 
 
 def _is_width(value):
@@ -229,11 +232,11 @@ class DenseMLPClassifier(
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
-        "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, MAX_COUNT, closed="both")],
+        "epochs": [Interval(Integral, 1, MAX_COUNT, closed="both")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, MAX_COUNT, closed="both")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "callbacks": [list, tuple, None],
