@@ -12,7 +12,9 @@ once and kept in memory, so its peak includes the file's text.
     python benchmarks/bench_load_csv.py [--rows N] [--repeat R] [--skip-gz]
 
 Exits with status 1 when load_mnist_csv takes more than ``--target`` times as
-long as pandas on the plain CSV file.
+long as pandas on the plain CSV file.  Given a file's name, pandas parses it in
+several threads (one per CPU, up to 6), so the ratio is worth measuring on an
+idle machine: a busy one slows pandas' threads more than the serial checks.
 """
 
 import argparse
@@ -135,7 +137,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--target", type=float, default=1.5)
+    parser.add_argument("--target", type=float, default=1.3)
     parser.add_argument("--skip-gz", action="store_true", help="skip the .csv.gz")
     args = parser.parse_args(argv)
 

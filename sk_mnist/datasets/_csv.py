@@ -9,13 +9,15 @@ long line of the limit's size.
 
 import csv
 import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from . import _input
 from ._input import LineGuard, LineTooLong, Source, gzip_errors, line_too_long
-from ._layout import NUMBER, PIXELS, layout_of
+from ._layout import NUMBER, layout_of
 
 __all__ = ["read_mnist_csv", "value_problem"]
 
@@ -28,6 +30,8 @@ _MISSING = {"nan", "na", "n/a", "null", "none", "<na>", "#n/a"}
 _BLOCK_LINES = 4096
 _BLOCK_BYTES = 16 << 20
 _SLICE_LINES = 16
+# Fewest rows worth a thread of their own when copying the pixels out.
+_ROW_BLOCK = 8192
 
 
 def value_problem(text, label):
@@ -120,12 +124,7 @@ def _parse(source, layout, skiprows=0):
     if frame.shape[1] != layout.width or not len(frame):
         raise ValueError("unexpected number of columns or rows")
     values = frame.iloc[:, int(layout.index) :].to_numpy()
-    first = layout.pixels[0]
-    if layout.pixels == tuple(range(first, first + PIXELS)):
-        X = np.ascontiguousarray(values[:, first : first + PIXELS])
-    else:  # columns in another order: one copy, in pixel order
-        X = np.empty((len(values), PIXELS), np.uint8)
-        np.take(values, layout.pixels, axis=1, out=X)
+    X = _pixels(values, layout.pixels)
     if not layout.labelled:
         return X, None
     labels = values[:, layout.label].astype(np.int64)
@@ -134,8 +133,52 @@ def _parse(source, layout, skiprows=0):
     return X, labels
 
 
+def _workers():
+    """How many threads may copy at once: the CPUs this process may use, up to 4."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def _pixels(values, pixels):
+    """Columns ``pixels`` of ``values``, in that order, as one C-contiguous array.
+
+    ``values`` is laid out column by column (as pandas parses), so this is a
+    transposing copy: it is done in blocks of rows, over a few threads when
+    there are many rows (NumPy's copies release the GIL).
+    """
+    X = np.empty((len(values), len(pixels)), np.uint8)
+    first = pixels[0]
+    in_order = pixels == tuple(range(first, first + len(pixels)))
+    step = max(_ROW_BLOCK, -(-len(values) // _workers()))
+
+    def copy(start):
+        rows = slice(start, start + step)
+        if in_order:
+            X[rows] = values[rows, first : first + len(pixels)]
+        else:  # columns in another order
+            np.take(values[rows], pixels, axis=1, out=X[rows])
+
+    starts = range(0, len(values), step)
+    if len(starts) == 1:
+        copy(0)
+    else:
+        with ThreadPoolExecutor(len(starts)) as pool:
+            list(pool.map(copy, starts))
+    return X
+
+
 def _read(source, layout):
     """Parse a whole file with pandas, as fast as it goes."""
+    if source.regular and not source.gzip:
+        # Given a file's name, pandas parses it in several threads; the lines
+        # are checked first, in one fast pass over the bytes.  An absolute
+        # name, so that pandas sees no '~' to expand nor '://' of a URL.
+        _input.check_lines(source)
+        path = os.path.abspath(source.name)
+        return _parse(path, layout, skiprows=int(layout.header))
     stream, skip, first_line = source.open(), 0, 1
     try:
         # Stepping over the header here is faster than pandas' skiprows, unless

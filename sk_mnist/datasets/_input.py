@@ -22,6 +22,8 @@ import os
 import stat
 import zlib
 
+import numpy as np
+
 __all__ = [
     "GZIP_ERRORS",
     "MAX_LINE_BYTES",
@@ -29,6 +31,7 @@ __all__ = [
     "LineGuard",
     "LineTooLong",
     "Source",
+    "check_lines",
     "gzip_errors",
     "file_name",
     "line_too_long",
@@ -37,6 +40,8 @@ __all__ = [
 MAX_LINE_BYTES = 64 * 1024
 MAX_STREAM_BYTES = 512 * 1024 * 1024
 _CHUNK = 1 << 20
+# check_lines reads this much at a time: pandas' own read size.
+_SCAN_CHUNK = 256 * 1024
 _HEAD_BYTES = 4096
 _GZIP_MAGIC = b"\x1f\x8b"
 # What gzip/zlib raise for a cut or damaged stream (BadGzipFile is an OSError).
@@ -77,10 +82,11 @@ def line_too_long(name, line):
 class LineGuard(io.RawIOBase):
     """Read through ``raw``, raising LineTooLong once a line passes the limit.
 
-    It counts the bytes since the last line end ('\\n', '\\r\\n' or '\\r'),
+    It finds the line ends ('\\n', '\\r\\n' or '\\r') of each chunk read
+    with NumPy, in one vectorised pass, and checks the length of every line,
     across reads, so a reader that asks for bounded chunks (pandas reads
     256 KiB at a time) never holds much more than one limit's worth of one
-    line.  A line that fits within one chunk is left to the reader.
+    line, and no too long line reaches the reader.
     """
 
     def __init__(self, raw, name, first_line=1):
@@ -105,14 +111,63 @@ class LineGuard(io.RawIOBase):
 
     def account(self, data):
         """Count ``data`` as read; raise LineTooLong if a line ran too long."""
-        ends = data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
-        ends -= self.cr and data[:1] == b"\n"
-        last = max(data.rfind(b"\n"), data.rfind(b"\r"))
-        self.run = self.run + len(data) if last < 0 else len(data) - last - 1
-        if self.run > MAX_LINE_BYTES:
-            raise line_too_long(self.name, self.line + ends)
-        self.line += ends
-        self.cr = data[-1:] == b"\r"
+        if not data:
+            return
+        ends, pairs = _line_ends(data)
+        if not len(ends):
+            self.run, self.cr = self.run + len(data), False
+            if self.run > MAX_LINE_BYTES:
+                raise line_too_long(self.name, self.line)
+            return
+        # Lengths of the lines that end in `data`, the first one with the
+        # bytes of earlier chunks; then of the line still open at its end.
+        lengths = np.diff(ends, prepend=-1 - self.run) - 1
+        self.run = len(data) - int(ends[-1]) - 1
+        if self.run > MAX_LINE_BYTES or lengths.max() > MAX_LINE_BYTES:
+            self._refuse(data, ends, lengths)
+        self.line += len(ends) - pairs - (self.cr and data[0] == 10)
+        self.cr = data[-1] == 13
+
+    def _refuse(self, data, ends, lengths):
+        """Raise LineTooLong for the first too long line of ``data``."""
+        too_long = np.flatnonzero(lengths > MAX_LINE_BYTES)
+        if not len(too_long):  # the line still open at the end of `data`
+            start = int(ends[-1]) + 1
+        elif too_long[0]:
+            start = int(ends[too_long[0] - 1]) + 1
+        else:  # the line began in an earlier chunk
+            start = 0
+        head = data[:start]
+        count = head.count(b"\n") + head.count(b"\r") - head.count(b"\r\n")
+        count -= self.cr and head[:1] == b"\n"
+        raise line_too_long(self.name, self.line + count)
+
+
+def check_lines(source):
+    """Read ``source`` (a Source) to its end; raise LineTooLong at a line too long.
+
+    A pass over the raw bytes, a bounded chunk at a time, before a parser
+    that is given the file's name rather than a guarded stream.
+    """
+    with source.open() as raw:
+        guard = LineGuard(raw, source.name)
+        while guard.read(_SCAN_CHUNK):
+            pass
+
+
+def _line_ends(data):
+    """Positions of the line-end bytes in ``data`` and how many '\\r\\n' pairs.
+
+    Both bytes of a '\\r\\n' pair are listed (the line between them is
+    empty), so ``data`` ends ``len(positions) - pairs`` lines.
+    """
+    buf = np.frombuffer(data, np.uint8)
+    if b"\r" not in data:  # the common case: one comparison, no pairs
+        return np.flatnonzero(buf == 10), 0
+    ends = np.flatnonzero((buf == 10) | (buf == 13))
+    cr = ends[buf[ends] == 13]
+    cr = cr[cr + 1 < len(buf)]
+    return ends, int(np.count_nonzero(buf[cr + 1] == 10))
 
 
 class _Joined(io.RawIOBase):
