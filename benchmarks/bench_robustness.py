@@ -1,0 +1,276 @@
+"""Accuracy on digits MNIST never saw, for each training-time augmentation.
+
+For no augmentation and each preset of ``sk_mnist._augment`` (and any
+``--variant``), trains the homework network (784-1024-512-256-10, Adam at
+2e-3 on a half-cosine schedule, batch 128: the estimator's defaults) with
+the augmenter in front on the embedded sample's 4,000 training digits, then
+prints one table, side by side:
+
+* accuracy on the sample's 1,000 clean test digits;
+* accuracy on each kind of ``benchmarks/wild_digits.py`` (``make_wild_kind``:
+  the same 1,000 test digits, drawn rotated, small, off-centre, thin, thick,
+  noisy, as JPEG, elastically warped, or plain), read with ``load_images``
+  and normalised by ``DigitNormalizer(on_empty="zeros")`` as the command
+  line reads image folders;
+* time per training epoch, as a ratio to the plain (no augmentation) epoch:
+  one epoch of each setting in turn, ``--rounds`` times, median kept, after
+  the accuracy runs, so that all settings share the machine's load.
+
+Goals (issue 25): clean >= 0.970 with the best preset, every wild kind within
+0.03 of clean, thin >= 0.90, an augmented epoch at most 1.5 x a plain one.
+Exits 1 when no setting meets them all.
+
+    python benchmarks/bench_robustness.py [--epochs 40] [--seed 0]
+        [--presets none affine elastic] [--variant NAME=JSON ...]
+        [--trainer keras|estimator]
+
+``--trainer keras`` (the default) builds a plain Keras model, the augmenter
+layer then ``build_dense_mlp``; ``--trainer estimator`` trains
+``DenseMLPClassifier(augment=...)`` instead, once it has that parameter.
+About 1 minute per setting at 40 epochs on 2 cores, plus 2 minutes to draw
+and read the wild sets.
+"""
+
+import argparse
+import importlib.util
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from sk_mnist._keras_runtime import import_keras_quietly
+from sk_mnist.datasets import load_sample
+from sk_mnist.images import DigitNormalizer, load_images
+from sk_mnist.preprocessing import PixelScaler
+
+BATCH_SIZE = 128
+LEARNING_RATE = 2e-3
+
+
+def _wild_digits_module():
+    path = Path(__file__).with_name("wild_digits.py")
+    spec = importlib.util.spec_from_file_location("wild_digits", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def wild_sets(seed, n_digits):
+    """``{kind: (X in [0, 1], y)}`` for every wild kind, read as the CLI reads."""
+    wild = _wild_digits_module()
+    normalizer = DigitNormalizer(on_empty="zeros")
+
+    def normalize(image):
+        return normalizer.transform([image])[0]
+
+    sets = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in wild.KINDS:
+            folder = Path(tmp) / kind
+            wild.make_wild_kind(folder, kind, seed=seed, n_digits=n_digits)
+            found = load_images(folder, transform=normalize)
+            X = PixelScaler().fit_transform(np.stack(found.images))
+            sets[kind] = X, np.asarray(found.target, dtype=np.int64)
+    return sets
+
+
+# Each trainer: ``train(X, y, augment, epochs, seed) -> predict`` and
+# ``one_epoch(X, y, augment, seed) -> run``, ``run()`` training one more
+# epoch. Swap them with --trainer.
+
+
+def _keras_model(augment, seed):
+    """``(training model, network)``: the augmenter in front of the network."""
+    import keras
+
+    from sk_mnist._augment import make_augmenter
+    from sk_mnist.model import HOMEWORK_LAYERS, build_dense_mlp
+
+    keras.backend.clear_session()
+    network = build_dense_mlp(784, 10, HOMEWORK_LAYERS, seed=seed)
+    augmenter = make_augmenter(augment, 784, seed=seed)
+    inputs = keras.Input(shape=(784,))
+    x = inputs if augmenter is None else augmenter(inputs)
+    return keras.Model(inputs, network(x)), network
+
+
+def _compiled(model, work):
+    import keras
+
+    from sk_mnist._keras_runtime import compile_speed_settings
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE),
+        loss="sparse_categorical_crossentropy",
+        **compile_speed_settings(BATCH_SIZE, work),
+    )
+    return model
+
+
+def keras_train(X, y, augment, epochs, seed):
+    from sk_mnist._keras_runtime import predict_in_chunks, seeded
+    from sk_mnist._training import cosine_schedule
+
+    with seeded(seed):
+        model, network = _keras_model(augment, seed)
+        _compiled(model, len(X) * epochs).fit(
+            X,
+            y,
+            batch_size=BATCH_SIZE,
+            epochs=epochs,
+            verbose=0,
+            callbacks=[cosine_schedule(LEARNING_RATE, epochs)],
+        )
+    # The network alone: what is saved, exported and served.
+    return lambda X_new: predict_in_chunks(network, X_new).argmax(axis=1)
+
+
+def keras_one_epoch(X, y, augment, seed):
+    model, _ = _keras_model(augment, seed)
+    model = _compiled(model, len(X))
+
+    def run():
+        model.fit(X, y, batch_size=BATCH_SIZE, epochs=1, verbose=0)
+
+    return run
+
+
+def _estimator(augment, epochs, seed):
+    from sk_mnist import DenseMLPClassifier
+
+    clf = DenseMLPClassifier(epochs=epochs, random_state=seed)
+    if "augment" not in clf.get_params():
+        raise SystemExit("error: DenseMLPClassifier has no augment parameter yet")
+    return clf.set_params(augment=augment)
+
+
+def estimator_train(X, y, augment, epochs, seed):
+    clf = _estimator(augment, epochs, seed).fit(X, y)
+    return clf.predict
+
+
+def estimator_one_epoch(X, y, augment, seed):
+    clf = _estimator(augment, 1, seed)
+    classes = np.unique(y)
+    return lambda: clf.partial_fit(X, y, classes=classes)
+
+
+TRAINERS = {
+    "keras": (keras_train, keras_one_epoch),
+    "estimator": (estimator_train, estimator_one_epoch),
+}
+
+
+def epoch_seconds(runners, rounds):
+    """Median seconds of one epoch per setting, the settings taking turns."""
+    for run in runners.values():
+        run()  # compiles
+    times = {name: [] for name in runners}
+    for _ in range(rounds):
+        for name, run in runners.items():
+            start = time.perf_counter()
+            run()
+            times[name].append(time.perf_counter() - start)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
+def _settings(args):
+    settings = {}
+    for name in args.presets:
+        settings[name] = None if name == "none" else name
+    for variant in args.variant:
+        name, _, spec = variant.partition("=")
+        settings[name] = json.loads(spec)
+    return settings
+
+
+def _table(results, kinds, seconds):
+    head = ["setting", "epoch s", "ratio", "clean", *kinds, "worst gap"]
+    print(" | ".join(head))
+    print(" | ".join("---" for _ in head))
+    plain = seconds.get("none")
+    for name, acc in results.items():
+        gap = acc["clean"] - min(acc[k] for k in kinds)
+        ratio = f"{seconds[name] / plain:.2f}" if plain else "-"
+        cells = [name, f"{seconds[name]:.2f}", ratio, f"{acc['clean']:.3f}"]
+        cells += [f"{acc[k]:.3f}" for k in kinds] + [f"{gap:.3f}"]
+        print(" | ".join(cells))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--epochs", type=int, default=40, help="epochs per fit (40)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of all (0)")
+    parser.add_argument(
+        "--presets",
+        nargs="+",
+        default=["none", "affine", "elastic"],
+        help="settings: 'none' and preset names (none affine elastic)",
+    )
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="an extra setting, e.g. stroke_only='{\"stroke\": 0.8}'",
+    )
+    parser.add_argument("--trainer", choices=TRAINERS, default="keras")
+    parser.add_argument("--n-digits", type=int, default=None, help="wild digits")
+    parser.add_argument("--rounds", type=int, default=5, help="timed epochs (5)")
+    args = parser.parse_args(argv)
+    settings = _settings(args)
+    # TensorFlow's start-up notes and retracing warnings would bury the table.
+    import_keras_quietly()
+    train, one_epoch = TRAINERS[args.trainer]
+
+    (X_train, y_train), (X_test, y_test) = load_sample()
+    scaler = PixelScaler().fit(X_train)
+    X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    start = time.perf_counter()
+    sets = wild_sets(args.seed, args.n_digits)
+    took = time.perf_counter() - start
+    print(f"wild sets: {len(sets)} kinds drawn and read in {took:.0f} s")
+
+    results = {}
+    for name, augment in settings.items():
+        start = time.perf_counter()
+        predict = train(X_train, y_train, augment, args.epochs, args.seed)
+        acc = {"clean": float(np.mean(predict(X_test) == y_test))}
+        for kind, (X, y) in sets.items():
+            acc[kind] = float(np.mean(predict(X) == y))
+        results[name] = acc
+        print(
+            f"{name}: {args.epochs} epochs in {time.perf_counter() - start:.0f} s, "
+            f"clean {acc['clean']:.3f}",
+            flush=True,
+        )
+    runners = {
+        name: one_epoch(X_train, y_train, augment, args.seed)
+        for name, augment in settings.items()
+    }
+    seconds = epoch_seconds(runners, args.rounds)
+
+    print(f"\n{args.trainer} trainer, {args.epochs} epochs, batch {BATCH_SIZE}:\n")
+    kinds = list(sets)
+    _table(results, kinds, seconds)
+    plain = seconds.get("none")
+    met = []
+    for name, acc in results.items():
+        ratio = seconds[name] / plain if plain else float("nan")
+        goals = (
+            acc["clean"] >= 0.970,
+            all(acc["clean"] - acc[k] <= 0.03 for k in kinds),
+            acc["thin"] >= 0.90,
+            name == "none" or ratio <= 1.5,
+        )
+        if name != "none" and all(goals):
+            met.append(name)
+    print(f"\nsettings meeting every goal: {', '.join(met) or 'none'}")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
