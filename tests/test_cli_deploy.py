@@ -6,6 +6,7 @@ cleanly. The one-line errors (no model, port in use, a missing extra) are
 checked in this process, where they fail before anything is served.
 """
 
+import functools
 import inspect
 import json
 import os
@@ -246,10 +247,9 @@ def test_serve_answers_as_the_model_offline_and_stops_cleanly(
     assert stderr.strip().splitlines()[-1] == f"stopped: the server shut down on {how}"
     assert "Traceback" not in stderr and "not a loopback address" not in stderr
     assert health["classes"] == list(range(10))
-    import keras
-
-    backend = "onnxruntime" if kind == "onnx" else keras.backend.backend()
-    assert health["backend"] == backend
+    # A saved folder runs on its ONNX form, converted in memory at start-up.
+    assert health["backend"] == "onnxruntime"
+    assert ("in memory" in health["runtime"]) == (kind == "folder")
     X_image = DigitNormalizer().transform([read_image(digit_png)])
     expected = offline.predict_proba(X_image)[0]
     (answer,) = image["predictions"]
@@ -343,6 +343,12 @@ def test_serving_an_onnx_file_without_onnxruntime_says_what_to_install(
         (["--max-rows", "0"], "argument --max-rows: expected a positive integer"),
         (["--max-body-bytes", "-1"], "argument --max-body-bytes: expected a"),
         (["--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
+        (["--body-timeout", "0"], "argument --body-timeout: expected a positive"),
+        (["--header-timeout", "x"], "argument --header-timeout: expected a positive"),
+        (["--max-image-pixels", "0"], "argument --max-image-pixels: expected a"),
+        (["--limit-concurrency", "-3"], "argument --limit-concurrency: expected a"),
+        (["--runtime", "tflite"], "argument --runtime: invalid choice: 'tflite'"),
+        (["--name", "a/b"], "model_name must be 1-128 letters"),
     ],
 )
 def test_bad_serve_options_name_the_option(onnx_file, capsys, args, message):
@@ -365,10 +371,16 @@ def test_serve_help_shows_the_serve_functions_defaults(capsys, monkeypatch):
         ("--max-body-bytes", "max_body_bytes"),
         ("--max-rows", "max_rows"),
         ("--log-level", "log_level"),
+        ("--max-image-pixels", "max_image_pixels"),
+        ("--body-timeout", "body_timeout"),
+        ("--header-timeout", "header_timeout"),
+        ("--limit-concurrency", "limit_concurrency"),
+        ("--runtime", "runtime"),
     ]:
-        line = next(
-            line for line in text.splitlines() if line.lstrip().startswith(option)
-        )
+        lines = text.splitlines()
+        at = next(i for i, line in enumerate(lines) if line.lstrip().startswith(option))
+        # A long option's help starts on the next line.
+        line = lines[at] if len(lines[at].split()) > 2 else lines[at + 1]
         assert line.endswith(f"(default: {defaults[name].default})"), line
     assert "examples:" in text and 'pip install "sk-mnist[serve]"' in text
 
@@ -400,3 +412,26 @@ def test_serving_an_onnx_file_never_imports_keras(onnx_file, busy_port):
     )
     assert result.stdout.strip() == "2 []", result.stderr
     assert "Address already in use" in result.stderr
+
+
+def test_serve_options_reach_the_server(onnx_file, monkeypatch):
+    import sk_mnist.serve
+
+    seen = {}
+
+    @functools.wraps(sk_mnist.serve.serve)  # keeps the signature's defaults
+    def fake_serve(path, **options):
+        seen.update(options)
+
+    monkeypatch.setattr(sk_mnist.serve, "serve", fake_serve)
+    args = ["--body-timeout", "2.5", "--header-timeout", "3", "--name", "digits"]
+    args += ["--max-image-pixels", "1000", "--limit-concurrency", "7"]
+    assert main(["serve", "--model", str(onnx_file), *args, "--runtime", "keras"]) == 0
+    assert seen == {
+        "body_timeout": 2.5,
+        "header_timeout": 3.0,
+        "model_name": "digits",
+        "max_image_pixels": 1000,
+        "limit_concurrency": 7,
+        "runtime": "keras",
+    }

@@ -95,7 +95,14 @@ def test_health_describes_the_model(client):
     assert health["sk_mnist_version"] == __version__ == health["model_version"]
     assert health["model_id"] is None and health["model_type"] == "Pipeline"
     assert health["n_features"] == 784
-    assert health["limits"] == {"max_body_bytes": 10_000_000, "max_rows": 10_000}
+    assert health["limits"] == {
+        "max_body_bytes": 10_000_000,
+        "max_rows": 10_000,
+        "max_image_pixels": 16_000_000,
+        "body_timeout": 10.0,
+    }
+    # A model given in memory runs as it is; no quantisation.
+    assert health["runtime"] == "Keras" and health["quantization"] is None
 
 
 def test_json_instances_are_predicted_as_the_pipeline_does(client, model, X_test):
@@ -436,10 +443,8 @@ def test_multipart_without_files_or_boundary(client, X_test):
 def test_limits_on_body_size_and_rows(model, X_test, tmp_path):
     app = create_app(model, max_body_bytes=20_000, max_rows=3)
     client = TestClient(app)
-    assert client.get("/health").json()["limits"] == {
-        "max_body_bytes": 20_000,
-        "max_rows": 3,
-    }
+    limits = client.get("/health").json()["limits"]
+    assert limits["max_body_bytes"] == 20_000 and limits["max_rows"] == 3
     big = _instances(X_test[:3].tolist() + [[0] * 784] * 10)
     response = client.post("/predict", content=big, headers={"content-type": _JSON})
     assert response.status_code == 413
@@ -512,7 +517,9 @@ def test_page_is_served_by_the_package_and_needs_no_network(client):
 
 def test_openapi_describes_the_api(client):
     spec = client.get("/openapi.json").json()
-    assert set(spec["paths"]) == {"/predict", "/health"}
+    ours = {path for path in spec["paths"] if not path.startswith("/v2")}
+    assert ours == {"/predict", "/health"}
+    assert {"/v2", "/v2/models/{model_name}/infer"} <= set(spec["paths"])
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
     assert {"application/json", "text/csv", "multipart/form-data", "image/png"} <= set(
         body

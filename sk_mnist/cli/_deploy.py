@@ -102,6 +102,12 @@ def cmd_serve(args):
         "port": args.port,
         "max_body_bytes": args.max_body_bytes,
         "max_rows": args.max_rows,
+        "max_image_pixels": args.max_image_pixels,
+        "body_timeout": args.body_timeout,
+        "header_timeout": args.header_timeout,
+        "limit_concurrency": args.limit_concurrency,
+        "model_name": args.name,
+        "runtime": args.runtime,
         "log_level": args.log_level,
     }
     options = {name: value for name, value in options.items() if value is not None}

@@ -143,6 +143,47 @@ def _add_serve(sub):
         help=f"most rows or images in one request{default('max_rows')}",
     )
     serve.add_argument(
+        "--max-image-pixels",
+        type=opt.positive_int,
+        metavar="N",
+        help="most pixels (width x height) of one uploaded image, read from "
+        f"its header before decoding{default('max_image_pixels')}",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=opt.positive_float,
+        metavar="SEC",
+        help="time a client has to send a request's body once its headers "
+        f"are in (408 beyond){default('body_timeout')}",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=opt.positive_float,
+        metavar="SEC",
+        help="time a connection has to send a request's headers"
+        f"{default('header_timeout')}",
+    )
+    serve.add_argument(
+        "--limit-concurrency",
+        type=opt.positive_int,
+        metavar="N",
+        help="most connections and requests at once (503 beyond)"
+        f"{default('limit_concurrency')}",
+    )
+    serve.add_argument(
+        "--name",
+        metavar="NAME",
+        help="the model's name in the Open Inference Protocol's "
+        "/v2/models/NAME (default: the model folder's name, or the .onnx "
+        "file's stem)",
+    )
+    serve.add_argument(
+        "--runtime",
+        choices=("auto", "keras", "onnx"),
+        help="how a model folder runs: auto converts it to ONNX in memory "
+        f"when it can, keeping Keras otherwise{default('runtime')}",
+    )
+    serve.add_argument(
         "--log-level",
         choices=levels,
         metavar="LEVEL",

@@ -24,6 +24,14 @@ from .._files import file_sha256
 # Rows gathered into one model call at most (a single request may exceed it).
 _BATCH_ROWS = 4096
 _STOP = object()
+#: How a saved Keras model may be run: ``"auto"`` converts it to ONNX in
+#: memory when onnxruntime can run it (and keeps Keras otherwise),
+#: ``"onnx"`` insists, ``"keras"`` never converts.
+RUNTIMES = ("auto", "keras", "onnx")
+# The ONNX form is used only if it gives the model's probabilities within
+# this on a fixed random probe (export's own tolerance).
+_PROBE_ROWS = 64
+_MATCH_TOLERANCE = 1e-5
 
 
 def load_model_file(path):
@@ -70,6 +78,74 @@ def load_model_file(path):
     )
 
 
+def onnx_in_memory(model):
+    """`model`, a fitted Keras pipeline, converted to ONNX run by onnxruntime.
+
+    Nothing is written to disk. The converted model is checked against
+    `model` on a fixed probe of random rows.
+
+    Raises
+    ------
+    ImportError
+        Without the ``onnx`` extra (onnx, skl2onnx, onnxruntime).
+    ValueError
+        If a step cannot be converted, or the converted probabilities
+        differ from the model's by more than 1e-5.
+    """
+    import onnxruntime as ort
+
+    from ..export import OnnxClassifier, to_onnx
+
+    session = ort.InferenceSession(
+        to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    converted = OnnxClassifier(session, source="the model's in-memory ONNX form")
+    rng = np.random.default_rng(0)
+    shape = (_PROBE_ROWS, converted.n_features_in_)
+    if converted.metadata_.get("sk_mnist.input") == "pixels":
+        probe = rng.integers(0, 256, size=shape).astype(np.float64)
+    else:
+        probe = rng.random(shape)
+    gap = float(
+        np.abs(converted.predict_proba(probe) - model.predict_proba(probe)).max()
+    )
+    if not gap <= _MATCH_TOLERANCE:
+        raise ValueError(
+            f"its ONNX form differs from it by {gap:.2g} in probability "
+            f"(more than {_MATCH_TOLERANCE:g})"
+        )
+    return converted
+
+
+def choose_runtime(model, runtime, from_folder):
+    """The model to serve, and the note ``/health`` gives on its runtime.
+
+    ``"auto"`` converts a model loaded from a saved folder
+    (:func:`onnx_in_memory`) and keeps Keras when that fails; ``"onnx"``
+    converts any Keras model and raises when it cannot.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(
+            f"runtime must be one of {', '.join(map(repr, RUNTIMES))}; got {runtime!r}"
+        )
+    if _backend_of(model) == "onnxruntime":
+        return model, "an ONNX file, run by onnxruntime"
+    if runtime == "keras" or (runtime == "auto" and not from_folder):
+        return model, "Keras, as asked" if runtime == "keras" else "Keras"
+    try:
+        converted = onnx_in_memory(model)
+    except (ImportError, ValueError) as err:
+        if runtime == "onnx":
+            raise ValueError(
+                f"runtime 'onnx': cannot run the model on ONNX: {err}"
+            ) from None
+        return model, f"Keras: no ONNX form ({' '.join(str(err).split())})"
+    return converted, (
+        "converted to ONNX in memory at start-up (probabilities within "
+        f"{_MATCH_TOLERANCE:g} of Keras'); runtime 'keras' keeps Keras"
+    )
+
+
 def _backend_of(model):
     from ..export import OnnxClassifier
 
@@ -94,7 +170,7 @@ class ServedModel:
         Identifies the model in ``/health`` (the SHA-256 of its file).
     """
 
-    def __init__(self, model, model_id=None):
+    def __init__(self, model, model_id=None, runtime_note=None):
         missing = [
             name
             for name in ("predict_proba", "classes_", "n_features_in_")
@@ -107,6 +183,8 @@ class ServedModel:
             )
         self.model = model
         self.model_id = model_id
+        self.runtime_note = runtime_note
+        self.quantization = getattr(model, "metadata_", {}).get("quantization")
         self.classes = np.asarray(model.classes_).tolist()
         self.n_features = int(model.n_features_in_)
         self.backend = _backend_of(model)
@@ -128,6 +206,8 @@ class ServedModel:
             "backend": self.backend,
             "classes": self.classes,
             "n_features": self.n_features,
+            "runtime": self.runtime_note,
+            "quantization": self.quantization,
         }
 
     def warm_up(self):

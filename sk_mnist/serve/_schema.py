@@ -29,6 +29,8 @@ class PredictAnswer(BaseModel):
 class Limits(BaseModel):
     max_body_bytes: int
     max_rows: int
+    max_image_pixels: int
+    body_timeout: float
 
 
 class HealthAnswer(BaseModel):
@@ -40,6 +42,13 @@ class HealthAnswer(BaseModel):
     backend: str = Field(description="The Keras backend, or onnxruntime.")
     classes: list[Label]
     n_features: int
+    runtime: str | None = Field(
+        description="How the model runs: Keras, an ONNX file, or a saved "
+        "Keras model converted to ONNX in memory."
+    )
+    quantization: str | None = Field(
+        description='"int8" for a quantised ONNX file, else null.'
+    )
     limits: Limits
 
 

@@ -169,6 +169,8 @@ def serve(
     keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT,
     limit_concurrency=DEFAULT_LIMIT_CONCURRENCY,
     backlog=DEFAULT_BACKLOG,
+    model_name=None,
+    runtime="auto",
 ):
     """Load a model file and serve it over HTTP until interrupted.
 
@@ -211,6 +213,12 @@ def serve(
         Most connections and requests at once; beyond, requests get 503.
     backlog : int, default=2048
         Connections waiting to be accepted.
+    model_name : str, default=None
+        The name in the Open Inference Protocol's ``/v2/models/{name}``;
+        None means the model folder's name (the ``.onnx`` file's stem).
+    runtime : {"auto", "keras", "onnx"}, default="auto"
+        How a saved Keras model runs (see :func:`create_app`): ``"auto"``
+        converts it to ONNX in memory when it can.
 
     Raises
     ------
@@ -238,6 +246,8 @@ def serve(
         max_rows=max_rows,
         max_image_pixels=max_image_pixels,
         body_timeout=body_timeout,
+        model_name=model_name,
+        runtime=runtime,
     )
     # A bad address fails before uvicorn.Config sets up logging.
     sock = bind(host, port, backlog)
@@ -257,13 +267,15 @@ def serve(
     log = logging.getLogger("uvicorn.error")
     bound_host, bound_port = sock.getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    backend = app.state.served.backend
+    served = app.state.served
     log.info(
-        "sk-mnist serving %s on http://%s:%d/ (backend %s)",
+        "sk-mnist serving %s as %r on http://%s:%d/ (backend %s: %s)",
         model_path,
+        app.state.model_name,
         shown,
         bound_port,
-        backend,
+        served.backend,
+        served.runtime_note,
     )
     if not is_loopback(host):
         log.warning(
