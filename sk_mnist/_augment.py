@@ -25,7 +25,14 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["AUGMENT_KEYS", "PRESETS", "DigitAugmenter", "make_augmenter"]
+__all__ = [
+    "AUGMENT_KEYS",
+    "PRESETS",
+    "DigitAugmenter",
+    "check_augment",
+    "image_side",
+    "make_augmenter",
+]
 
 #: The keys of a dict ``augment``, with their largest allowed value. Every
 #: range is symmetric about "no change": ``rotation=12`` draws an angle in
@@ -115,18 +122,28 @@ def make_augmenter(augment, n_features, seed=None):
     augmenter : DigitAugmenter or None
     """
     ranges = check_augment(augment)
-    side = math.isqrt(n_features) if isinstance(n_features, Integral) else 0
-    if side < 2 or side * side != n_features:
-        if ranges is None:
-            return None
-        raise ValueError(
-            f"augment={augment!r} distorts square images, but X has "
-            f"{n_features!r} features per row, not a square number; augment "
-            "must be None for such data"
-        )
+    side = image_side(augment, n_features)
     if ranges is None:
         return None
     return DigitAugmenter(side, seed=seed, **ranges)
+
+
+def image_side(augment, n_features):
+    """The side of the square images of ``n_features`` pixels, for ``augment``.
+
+    None when ``augment`` is None and the rows are not square images; a
+    ``ValueError`` naming ``augment`` when it is set and they are not.
+    """
+    side = math.isqrt(n_features) if isinstance(n_features, Integral) else 0
+    if side >= 2 and side * side == n_features:
+        return side
+    if augment is None:
+        return None
+    raise ValueError(
+        f"augment={augment!r} distorts square images, but X has "
+        f"{n_features!r} features per row, not a square number; augment "
+        "must be None for such data"
+    )
 
 
 def _blur_matrix(side, sigma):
@@ -141,6 +158,7 @@ def _blur_matrix(side, sigma):
     return (taps / kernel.sum()).astype(np.float32)
 
 
+@keras.saving.register_keras_serializable(package="sk_mnist")
 class DigitAugmenter(keras.layers.Layer):
     """Random distortions of flat square grey images, in training only.
 

@@ -36,6 +36,7 @@ FITTED_ATTRIBUTES = (
     "history_",
     "n_iter_",
     "_network_params",
+    "_trainer",  # the augmented training model, when augment is set
 )
 # The parameters fixed in a built network, besides optimizer__* / compile__*.
 NETWORK_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "alpha", "optimizer")

@@ -27,6 +27,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from ._augment import check_augment, image_side, make_augmenter
 from ._callbacks import CallbackSupportMixin, FitTask, with_callbacks
 from ._fitted_state import FITTED_ATTRIBUTES, plain
 from ._keras_runtime import (
@@ -42,6 +43,7 @@ from .model import build_dense_mlp
 __all__ = [
     "StopOnNonFiniteLoss",
     "TrainingMixin",
+    "augmenter_seed",
     "check_no_rate_callbacks",
     "cosine_schedule",
     "encode_labels",
@@ -220,6 +222,20 @@ def unit_mean(sample_weight):
     return (sample_weight / (total / sample_weight.size)).astype(np.float32)
 
 
+def augmenter_seed(seed, epochs_done):
+    """The seed of the distortions of a call that starts after ``epochs_done`` epochs.
+
+    A fit's ``seed`` is the same in every call with an int ``random_state``;
+    mixing in the epochs already run (``n_iter_``, saved with the model)
+    makes each :meth:`partial_fit` or warm start draw new distortions, and
+    the same ones again for the same calls. None stays None (unseeded).
+    """
+    if seed is None:
+        return None
+    state = np.random.SeedSequence([int(seed), int(epochs_done)]).generate_state(1)
+    return int(state[0] >> 1)  # a non-negative int32
+
+
 def _snapshot(model):
     """Copies of the network's weights and its optimizer's variables."""
     to_numpy = keras.ops.convert_to_numpy
@@ -303,17 +319,57 @@ class TrainingMixin(CallbackSupportMixin):
         optimizer = optimizer_cls(
             learning_rate=self.learning_rate, **self._routed("optimizer")
         )
+        self._compile(model, optimizer, work)
+        return model
+
+    def _compile(self, model, optimizer, work):
         compile_kwargs = {
             "metrics": ["accuracy"],
             **compile_speed_settings(self.batch_size, work),
-            **self._routed("compile"),
+            **self._routed("compile"),  # compile__ arguments win
         }
         model.compile(
             optimizer=optimizer,
             loss="sparse_categorical_crossentropy",
             **compile_kwargs,
         )
-        return model
+
+    def _training_model(self, seed, epochs_done, work):
+        """The model to fit: ``model_`` itself, or the augmenter in front of it.
+
+        With ``augment`` set, a model ``augmenter -> model_`` sharing
+        ``model_``'s layers and optimizer: fitting it trains ``model_``,
+        which stays the network that is saved, exported and served. It is
+        kept (``_trainer``) for the next :meth:`partial_fit` or warm start
+        with the same ranges, which then reuse its compiled training step;
+        its distortions are reseeded for each call (:func:`augmenter_seed`).
+        """
+        ranges = check_augment(self.augment)
+        if ranges is None:
+            vars(self).pop("_trainer", None)
+            return self.model_
+        cached = getattr(self, "_trainer", None)
+        if cached is None or cached[0] is not self.model_ or cached[1] != ranges:
+            augmenter = make_augmenter(ranges, self.n_features_in_)
+            inputs = keras.Input(shape=(self.n_features_in_,), name="images")
+            trainer = keras.Model(
+                inputs, self.model_(augmenter(inputs)), name="augmented_training"
+            )
+            self._compile(trainer, self.model_.optimizer, work)
+            cached = self._trainer = (self.model_, ranges, trainer, augmenter)
+        _, _, trainer, augmenter = cached
+        seed = augmenter_seed(seed, epochs_done)
+        if seed is not None:
+            state = augmenter.seed_generator.state
+            state.assign(np.asarray([seed, 0], dtype=state.dtype))
+        return trainer
+
+    def __getstate__(self):
+        # The augmented trainer holds model_ a second time and is rebuilt
+        # when needed: pickles, copies and clones leave it out.
+        state = dict(super().__getstate__())
+        state.pop("_trainer", None)
+        return state
 
     def _callbacks(self, epochs, validation_data):
         """The fit's Keras callbacks, and the one watching for divergence."""
@@ -345,6 +401,12 @@ class TrainingMixin(CallbackSupportMixin):
         if not first_call:
             self._check_network_unchanged(widths)
         X, y = self._validate_inputs(X, y, reset=first_call)
+        try:
+            image_side(self.augment, X.shape[1])
+        except ValueError:
+            if first_call:  # as validate_data found it: not fitted on X
+                self._forget_failed_call(None)
+            raise
         if first_call:
             self._set_classes(y if classes is None else np.asarray(classes))
         y_idx = encode_labels(self.classes_, y)
@@ -386,9 +448,11 @@ class TrainingMixin(CallbackSupportMixin):
                 else:
                     # A cosine cycle of an earlier fit leaves its last rate.
                     self.model_.optimizer.learning_rate = float(self.learning_rate)
+                n_done = 0 if first_call else self.n_iter_
                 # Without this, TensorFlow keeps every fit's weights alive.
                 skip_single_replica_all_reduce(self.model_.optimizer)
-                history = self.model_.fit(X, y_idx, **fit_kwargs)
+                model = self._training_model(seed, n_done, X.shape[0] * epochs)
+                history = model.fit(X, y_idx, **fit_kwargs)
         except BaseException as err:
             # A callback's error, an interruption: roll back, then re-raise.
             if not is_out_of_memory(err):

@@ -18,6 +18,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._augment import check_augment
 from ._fitted_state import (
     FITTED_ATTRIBUTES,
     check_network,
@@ -162,6 +163,24 @@ class DenseMLPClassifier(
         of the fitted state).
     shuffle : bool, default=True
         Shuffle the training data before each epoch.
+    augment : None, {"affine", "elastic"} or dict, default=None
+        Random distortions of the training images, drawn afresh for every
+        image of every batch of every epoch in :meth:`fit` and
+        :meth:`partial_fit` (seeded by ``random_state``); never applied when
+        predicting or scoring, nor to the validation data. Rows must be
+        square images scaled to [0, 1] (put :class:`~sk_mnist.PixelScaler`
+        in front). Each range is symmetric about "no change": ``"affine"``
+        draws a rotation in [-12, 12] degrees, a zoom of each axis in
+        [0.88, 1.12], a shear in [-15, 15] degrees, a shift of each axis in
+        [-2, 2] pixels and a stroke weight in [-0.8, 0.8] (thinner to
+        thicker ink); ``"elastic"`` adds an elastic deformation of strength
+        34 and smoothness 4 pixels (Simard et al., 2003). A dict sets the
+        ranges itself, with keys among ``rotation`` (degrees, at most 180),
+        ``zoom`` (at most 0.9), ``shear`` (degrees, at most 45),
+        ``translation`` (pixels), ``elastic_alpha``, ``elastic_sigma``
+        (pixels, default 4) and ``stroke`` (at most 1); missing keys draw
+        nothing. The saved, exported and served network is the same as
+        without augmentation.
     **routed_params : dict
         scikeras-style routed parameters only: ``fit__<arg>`` (to
         ``keras.Model.fit``), ``compile__<arg>`` (to ``keras.Model.compile``),
@@ -243,6 +262,8 @@ class DenseMLPClassifier(
         "class_weight": [dict, StrOptions({"balanced"}), None],
         "warm_start": ["boolean"],
         "shuffle": ["boolean"],
+        # Checked by _validate_params with check_augment (dict contents).
+        "augment": "no_validation",
     }
 
     def __init__(
@@ -266,6 +287,7 @@ class DenseMLPClassifier(
         class_weight=None,
         warm_start=False,
         shuffle=True,
+        augment=None,
         **routed_params,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -286,6 +308,7 @@ class DenseMLPClassifier(
         self.class_weight = class_weight
         self.warm_start = warm_start
         self.shuffle = shuffle
+        self.augment = augment
         # Routed parameters live in __dict__ like scikeras', so get_params,
         # set_params and clone see them; fit rejects names that are not routed.
         vars(self).update(routed_params)
@@ -299,9 +322,10 @@ class DenseMLPClassifier(
 
         sklearn's hook: its ``_parameter_constraints`` first
         (``InvalidParameterError``), then what they cannot express: routed
-        names and values, callbacks, and each hidden-layer width. ``fit``,
-        ``partial_fit`` and :func:`~sk_mnist.load_model` call it once;
-        other code may call it to check parameters before fitting.
+        names and values, callbacks, each hidden-layer width and the
+        ``augment`` ranges. ``fit``, ``partial_fit`` and
+        :func:`~sk_mnist.load_model` call it once; other code may call it
+        to check parameters before fitting.
         """
         super()._validate_params()
         self._check_routed_params()
@@ -313,6 +337,13 @@ class DenseMLPClassifier(
                 f"must hold integer widths from 1 to {MAX_WIDTH}, got "
                 f"{self.hidden_layer_sizes!r}."
             )
+        try:
+            check_augment(self.augment)
+        except ValueError as err:
+            reason = str(err).removeprefix("augment ")
+            raise InvalidParameterError(
+                f"The 'augment' parameter of {type(self).__name__} {reason}."
+            ) from None
 
     def _widths(self):
         """``hidden_layer_sizes`` in its one inner shape, a tuple of ints.

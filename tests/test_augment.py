@@ -1,6 +1,8 @@
 """Tests of the training-time distortions in sk_mnist._augment."""
 
+import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -10,9 +12,20 @@ import numpy as np
 import pytest
 from keras import ops
 from scipy import ndimage
+from sklearn.datasets import load_digits
+from sklearn.metrics import log_loss
 
+from sk_mnist import (
+    DenseMLPClassifier,
+    load_model,
+    make_mnist_pipeline,
+    save_model,
+)
+from sk_mnist import _keras_runtime as keras_runtime
 from sk_mnist._augment import PRESETS, DigitAugmenter, make_augmenter
+from sk_mnist.cli import build_parser, main
 from sk_mnist.datasets import load_sample
+from sk_mnist.search._grid import parse_values
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +189,253 @@ def test_runs_on_jax_backend():
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "jax ok" in result.stdout
+
+
+# ------------------------------------------------- DenseMLPClassifier(augment=)
+TINY = {"hidden_layer_sizes": (8,), "epochs": 2, "batch_size": 64, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    X, y = load_digits(return_X_y=True)  # 8 x 8 images: a square
+    return (X / 16).astype(np.float32), y
+
+
+def _no_augmenter(model):
+    return not any(isinstance(layer, DigitAugmenter) for layer in model.layers)
+
+
+@pytest.mark.parametrize(
+    "augment, problem",
+    [
+        ("warp", "unknown preset 'warp'"),
+        ({"rotation": -5}, "rotation=-5"),
+        ({"zoom": 0.1, "twist": 3}, "unknown key 'twist'"),
+        (["affine"], r"got \['affine'\]"),
+    ],
+)
+def test_estimator_bad_augment_raises_one_error_in_fit(small_digits, augment, problem):
+    X, y = small_digits
+    clf = DenseMLPClassifier(**TINY, augment=augment)  # __init__ only stores it
+    assert clf.get_params()["augment"] == augment
+    with pytest.raises(ValueError, match=problem) as info:
+        clf.fit(X, y)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("The 'augment' parameter of DenseMLPClassifier must")
+    assert "'affine', 'elastic'" in message and "'stroke'" in message
+    assert not hasattr(clf, "model_")
+
+
+def test_estimator_augment_on_non_square_rows_is_refused(small_digits):
+    X, y = small_digits
+    clf = DenseMLPClassifier(**TINY, augment="affine")
+    with pytest.raises(ValueError, match="but X has 63 features per row") as info:
+        clf.fit(X[:, :63], y)
+    assert "\n" not in str(info.value)
+    assert not hasattr(clf, "model_") and not hasattr(clf, "n_features_in_")
+    # Without augment, the same data trains.
+    DenseMLPClassifier(**{**TINY, "epochs": 1}).fit(X[:, :63], y)
+
+
+@pytest.mark.slow
+def test_estimator_augment_is_seeded_and_changes_training(small_digits):
+    X, y = small_digits
+    params = {**TINY, "alpha": 1e-3, "dropout": 0.2}
+
+    def proba(augment):
+        clf = DenseMLPClassifier(**params, augment=augment).fit(X, y)
+        return clf.predict_proba(X)
+
+    first, second = proba("affine"), proba("affine")
+    np.testing.assert_array_equal(first, second)
+    plain = proba(None)
+    assert np.abs(first - plain).max() > 1e-3
+    assert np.abs(proba("elastic") - first).max() > 1e-3
+    # All-zero ranges distort nothing: the augmented training model then
+    # trains the network exactly as without augmentation (the L2 penalty
+    # and dropout included).
+    np.testing.assert_allclose(proba({}), plain, rtol=0, atol=1e-6)
+
+
+@pytest.mark.slow
+def test_estimator_inference_network_and_predictions_are_unaugmented(small_digits):
+    X, y = small_digits
+    clf = DenseMLPClassifier(**TINY, augment="elastic").fit(X, y)
+    plain = DenseMLPClassifier(**TINY).fit(X, y)
+    assert _no_augmenter(clf.model_)
+    assert [type(layer) for layer in clf.model_.layers] == [
+        type(layer) for layer in plain.model_.layers
+    ]
+    assert [w.shape for w in clf.model_.weights] == [
+        w.shape for w in plain.model_.weights
+    ]
+    proba = clf.predict_proba(X)
+    np.testing.assert_array_equal(clf.predict_proba(X), proba)
+    np.testing.assert_array_equal(clf.predict(X), clf.predict(X))
+    network = ops.convert_to_numpy(clf.model_(X, training=False))
+    np.testing.assert_allclose(proba, network, rtol=1e-5, atol=1e-6)
+    assert clf.score(X, y) == np.mean(clf.predict(X) == y)
+
+
+@pytest.mark.slow
+def test_estimator_validation_data_is_not_augmented(small_digits):
+    X, y = small_digits
+    clf = DenseMLPClassifier(**{**TINY, "epochs": 1}, augment="elastic")
+    clf.fit(X[:1400], y[:1400], X_val=X[1400:], y_val=y[1400:])
+    # The last epoch's validation loss is the loss of the final network on
+    # the clean validation images.
+    clean = log_loss(y[1400:], clf.predict_proba(X[1400:]), labels=clf.classes_)
+    np.testing.assert_allclose(clf.history_["val_loss"][-1], clean, rtol=1e-4)
+    assert clf.history_["loss"][-1] != pytest.approx(clean, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_estimator_partial_fit_draws_fresh_distortions_each_call(small_digits):
+    X, y = small_digits
+    classes = np.unique(y)
+
+    def three_calls():
+        clf = DenseMLPClassifier(**TINY, augment="affine")
+        states = []
+        for _ in range(3):
+            clf.partial_fit(X, y, classes=classes)
+            augmenter = clf._trainer[3]
+            states.append(ops.convert_to_numpy(augmenter.seed_generator.state)[0])
+        return clf, states
+
+    clf, states = three_calls()
+    assert clf.n_iter_ == 3 and _no_augmenter(clf.model_)
+    # Each call starts the distortions from its own seed (random_state is
+    # an int, so the same seed would repeat them), and reuses the same
+    # compiled training model.
+    assert len(set(states)) == 3
+    again, states_again = three_calls()
+    assert states_again == states
+    np.testing.assert_array_equal(again.predict_proba(X), clf.predict_proba(X))
+
+
+@pytest.mark.slow
+def test_estimator_save_load_and_pickle_round_trip(small_digits, tmp_path):
+    X, y = small_digits
+    augment = {"rotation": 10, "stroke": 0.5}
+    clf = DenseMLPClassifier(**TINY, augment=augment).fit(X, y)
+    proba = clf.predict_proba(X)
+    save_model(clf, tmp_path / "model")
+    loaded = load_model(tmp_path / "model")
+    assert loaded.get_params() == clf.get_params()
+    assert loaded.get_params()["augment"] == augment
+    np.testing.assert_array_equal(loaded.predict_proba(X), proba)
+    assert _no_augmenter(loaded.model_)
+    copied = pickle.loads(pickle.dumps(clf))
+    assert not hasattr(copied, "_trainer") and hasattr(clf, "_trainer")
+    np.testing.assert_array_equal(copied.predict_proba(X), proba)
+    # Both train on, with augmentation, from where they were.
+    for model in (loaded, copied):
+        model.partial_fit(X, y)
+        assert model.n_iter_ == 3 and _no_augmenter(model.model_)
+        assert np.abs(model.predict_proba(X) - proba).max() > 0
+
+
+@pytest.mark.slow
+def test_estimator_augment_under_xla(small_digits, monkeypatch):
+    # Large fits compile with XLA on TensorFlow: make this small one large.
+    monkeypatch.setattr(keras_runtime, "XLA_MIN_WORK", 0)
+    X, y = small_digits
+    runs = [DenseMLPClassifier(**TINY, augment="elastic").fit(X, y) for _ in range(2)]
+    if keras.backend.backend() == "tensorflow":
+        assert runs[0]._trainer[2].jit_compile
+    np.testing.assert_array_equal(runs[0].predict_proba(X), runs[1].predict_proba(X))
+
+
+_JAX_ESTIMATOR_CHECK = textwrap.dedent(
+    """
+    import sys, keras, numpy as np
+    from sklearn.datasets import load_digits
+    from sk_mnist import DenseMLPClassifier, load_model, save_model
+    assert keras.backend.backend() == "jax"
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16).astype(np.float32)
+    params = dict(hidden_layer_sizes=(8,), epochs=2, batch_size=64, random_state=0)
+    a, b = (DenseMLPClassifier(**params, augment="elastic").fit(X, y) for _ in "ab")
+    proba = a.predict_proba(X)
+    np.testing.assert_array_equal(proba, b.predict_proba(X))
+    plain = DenseMLPClassifier(**params).fit(X, y).predict_proba(X)
+    assert np.abs(proba - plain).max() > 1e-3
+    save_model(a, sys.argv[1])
+    loaded = load_model(sys.argv[1])
+    np.testing.assert_array_equal(loaded.predict_proba(X), proba)
+    loaded.partial_fit(X, y)
+    assert loaded.n_iter_ == 3
+    print("jax ok")
+    """
+)
+
+
+@pytest.mark.slow
+def test_estimator_augment_on_jax_backend(tmp_path):
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run(
+        [sys.executable, "-c", _JAX_ESTIMATOR_CHECK, str(tmp_path / "model")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jax ok" in result.stdout
+
+
+# ------------------------------------------------------------ CLI and grids
+def _cli_error(capsys):
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ") and "Traceback" not in err[0]
+    return err[0]
+
+
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("warp", "unknown preset 'warp'"),
+        ('{"rotation": -1}', "rotation=-1"),
+        ('{"rotation": 1', "not valid JSON"),
+    ],
+)
+def test_cli_bad_augment_exits_2_naming_it(tmp_path, capsys, value, problem):
+    out = tmp_path / "run"
+    args = ["train", "--out", str(out), "--epochs", "1", "--hidden", "8"]
+    assert main([*args, "--augment", value, "--quiet"]) == 2
+    line = _cli_error(capsys)
+    assert line.startswith("error: argument --augment: ") and problem in line
+    assert not out.exists()
+
+
+def test_cli_augment_option_values():
+    parser = build_parser()
+    args = ["train", "--augment"]
+    assert parser.parse_args([*args, "none"]).augment is None
+    assert parser.parse_args([*args, "elastic"]).augment == "elastic"
+    parsed = parser.parse_args([*args, '{"rotation": 10, "stroke": 0.5}'])
+    assert parsed.augment == {"rotation": 10, "stroke": 0.5}
+    assert parser.parse_args(["train"]).augment is None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("value, recorded", [("affine", "affine"), ("none", None)])
+def test_cli_train_with_augment(tmp_path, capsys, value, recorded):
+    out = tmp_path / "run"
+    args = ["train", "--out", str(out), "--epochs", "1", "--hidden", "8"]
+    assert main([*args, "--augment", value, "--quiet"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["params"]["augment"] == recorded
+    model = load_model(out / "model")
+    assert model.named_steps["mlp"].augment == recorded
+
+
+def test_grid_accepts_augment_values():
+    pipe = make_mnist_pipeline()
+    values = [None, "affine", {"rotation": 10}]
+    assert parse_values("mlp__augment", values, pipe, False) == values
+    with pytest.raises(ValueError, match="grid key 'mlp__augment': value 'warp'"):
+        parse_values("mlp__augment", ["warp"], pipe, False)

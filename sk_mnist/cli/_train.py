@@ -1,5 +1,6 @@
 """``sk-mnist train``: train, evaluate on the test set, write the run folder."""
 
+import argparse
 import json
 import time
 
@@ -18,6 +19,7 @@ RECIPE_OPTIONS = {
     "learning_rate": ("learning_rate", "--learning-rate"),
     "learning_rate_schedule": ("schedule", "--schedule"),
     "dropout": ("dropout", "--dropout"),
+    "augment": ("augment", "--augment"),
 }
 # The parameters metrics.json records.
 REPORTED_PARAMS = (
@@ -30,7 +32,29 @@ REPORTED_PARAMS = (
 )
 
 
+AUGMENT_EXPECTED = "none, affine, elastic or a JSON object of ranges"
+
+
+def augment_option(text):
+    """``--augment``: ``none``, a preset name or a JSON object (argparse type).
+
+    Only the JSON is read here; the estimator checks the value, and a value
+    it refuses is reported against ``--augment`` (:func:`_option_problem`).
+    """
+    if not text.lstrip().startswith("{"):
+        return None if text == "none" else text
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as err:
+        reason = getattr(err, "msg", "nested too deeply")
+        raise argparse.ArgumentTypeError(
+            f"expected {AUGMENT_EXPECTED}, got {text!r} (not valid JSON: {reason})"
+        ) from None
+
+
 def _as_typed(value):
+    if isinstance(value, dict):
+        return json.dumps(value)
     return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
@@ -272,6 +296,15 @@ def add_parser(sub):
         type=opt.dropout,
         metavar="F",
         help=f"dropout after each hidden layer (default: {defaults['dropout']:g})",
+    )
+    train.add_argument(
+        "--augment",
+        type=augment_option,
+        metavar="{none,affine,elastic,JSON}",
+        help="random distortions of the training images, fresh in every "
+        "epoch: affine (rotation, zoom, shear, shift, stroke width), elastic "
+        '(the same plus an elastic warp), or ranges as JSON, e.g. \'{"rotation": '
+        "10}' (default: none)",
     )
     train.add_argument(
         "--early-stopping",
