@@ -23,6 +23,22 @@ _FEATURE_NAMES = np.asarray(
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
 _RESIZE_DOWN = Image.Resampling.LANCZOS
 _RESIZE_UP = Image.Resampling.BICUBIC
+# MNIST's stroke widths, in pixels of the 28 x 28 field, as _stroke_width
+# measures them on the 4,000 training digits of the embedded sample: median
+# 2.48, quartiles 2.13 and 2.88.
+# Its 5th and 95th percentiles (1.73 and 3.76): ``stroke_width="mnist"``
+# leaves a digit whose width is in this range alone, as 90% of MNIST's. (A
+# narrower range, the 10th-90th or the quartiles, changed more clean
+# digits and misread more of them.)
+_MNIST_STROKE_RANGE = (1.73, 3.76)
+# Largest shear deskewing applies (45 degrees): only a flat smear has more.
+_MAX_SKEW = 1.0
+# Stroke normalisation works at this many times the box's resolution, and
+# measures and corrects the width at most this many times.
+_STROKE_SCALE = 4
+_STROKE_PASSES = 3
+# How near the wanted width, in pixels, is near enough.
+_STROKE_TOLERANCE = 0.1
 
 
 def _first_bad(a, bad):
@@ -141,9 +157,183 @@ def _offset(patch, axis, center):
     return min(max(math.floor(CENTER - mass + 0.5), 0), SIDE - size)
 
 
-def _normalize_one(a, lo, hi, params):
-    """One grey image -> a 28 x 28 uint8 MNIST-style image, or None if no ink."""
-    polarity, box, center, threshold = params
+def _skew(ink):
+    """``(skew, centre row)`` of ``ink``: mu11 / mu02 of its central moments."""
+    rows = np.arange(ink.shape[0], dtype=np.float64)[:, None]
+    cols = np.arange(ink.shape[1], dtype=np.float64)[None, :]
+    mass = ink.sum(dtype=np.float64)
+    cy = float((ink * rows).sum(dtype=np.float64) / mass)
+    cx = float((ink * cols).sum(dtype=np.float64) / mass)
+    mu02 = float((ink * (rows - cy) ** 2).sum(dtype=np.float64))
+    mu11 = float((ink * (rows - cy) * (cols - cx)).sum(dtype=np.float64))
+    return (mu11 / mu02 if mu02 > 0 else 0.0), cy
+
+
+def _deskewed(ink):
+    """``ink`` sheared so that its skew moment mu11 is 0 (LeCun's deskewing).
+
+    Row ``r`` of the output samples the input at column ``c + skew * (r -
+    cy)``, linearly interpolated, about the centre of mass ``cy``: the
+    slant of the digit goes, its height and centre of mass stay.
+    """
+    skew, cy = _skew(ink)
+    skew = min(max(skew, -_MAX_SKEW), _MAX_SKEW)
+    h, w = ink.shape
+    shift = skew * (np.arange(h) - cy)
+    pad = math.ceil(np.abs(shift).max()) if h else 0
+    if not pad and not skew:
+        return ink
+    x = np.arange(w + 2 * pad) - pad + shift[:, None]
+    x0 = np.floor(x)
+    frac = (x - x0).astype(np.float32)
+    # One zero column either side: a sample outside the image reads 0.
+    padded = np.pad(ink, ((0, 0), (1, 1)))
+    i0 = x0.astype(np.intp) + 1
+    i0, i1 = np.clip(i0, 0, w + 1), np.clip(i0 + 1, 0, w + 1)
+    rows = np.arange(h)[:, None]
+    return padded[rows, i0] * (1 - frac) + padded[rows, i1] * frac
+
+
+def _stroke_width(a):
+    """Mean stroke width of the grey ink ``a``, in pixels: 2 x area / perimeter.
+
+    The area is the ink's mass; the perimeter its total variation, the sums
+    of the absolute differences of neighbouring pixels, times pi / 4
+    (Cauchy-Crofton: a perimeter in every direction, not only along the
+    axes). Grey edges count in proportion, so anti-aliased strokes thinner
+    than a pixel are measured too.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    edges = np.abs(np.diff(a, axis=0)).sum() + np.abs(np.diff(a, axis=1)).sum()
+    return 2 * a.sum() / (math.pi / 4 * edges) if edges > 0 else 0.0
+
+
+def _resized(ink, long_side):
+    """Float ``ink`` resized so that its longer side is ``long_side``, aspect kept."""
+    h, w = ink.shape
+    scale = long_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    if size == (w, h):
+        return ink
+    resample = _RESIZE_DOWN if scale < 1 else _RESIZE_UP
+    return np.asarray(Image.fromarray(ink).resize(size, resample, reducing_gap=3.0))
+
+
+def _disk(radius):
+    """A disk of ``radius`` pixels, a boolean footprint."""
+    r = np.arange(-radius, radius + 1)
+    return r[:, None] ** 2 + r[None, :] ** 2 <= radius**2 + radius
+
+
+def _morphed(work, radius):
+    """``work`` dilated (radius > 0) or eroded (radius < 0) by a disk."""
+    from scipy import ndimage
+
+    size = abs(radius)
+    padded = np.pad(work, size) if radius > 0 else work
+    op = ndimage.grey_dilation if radius > 0 else ndimage.grey_erosion
+    return op(padded, footprint=_disk(size), mode="constant", cval=0.0)
+
+
+def _fractional_morph(work, radius):
+    """``work`` dilated or eroded by a disk of a fractional ``radius``.
+
+    A blend of the two whole radii either side: the edges move by the
+    fraction of a pixel, which the resize to the box turns into grey.
+    """
+    whole = math.floor(radius)
+    part = np.float32(radius - whole)
+    low = _morphed(work, whole) if whole else work
+    if not part:
+        return low
+    high = _morphed(work, whole + 1) if whole + 1 else work
+    # A dilation grows the image by the radius on each side.
+    grow = (high.shape[0] - low.shape[0]) // 2
+    low = np.pad(low, grow) if grow > 0 else low
+    high = np.pad(high, -grow) if grow < 0 else high
+    return low + part * (high - low)
+
+
+def _box_width(patch):
+    """:func:`_stroke_width` of a box-sized ``patch``, edges at the border counted."""
+    return _stroke_width(np.pad(np.maximum(patch, 0), 1))
+
+
+def _stroke_normalized(ink, box, target):
+    """``ink`` thickened or thinned to a stroke width in ``target``.
+
+    ``target`` is ``(lo, hi)``: the width of the ``box``-pixel digit is
+    measured (:func:`_stroke_width`) and, outside ``lo``-``hi``, brought to
+    the nearer end, by grey dilation or erosion with a disk at
+    ``_STROKE_SCALE`` times the resolution of the box: the change is a
+    fraction of a pixel of the digit, and its edges stay anti-aliased as
+    MNIST's. The box is fitted again, and the width measured and corrected
+    again, ``_STROKE_PASSES`` times at most.
+
+    Returns
+    -------
+    patch : ndarray of float32 or None
+        The ink resized to ``box``, or None when its width was in range.
+    """
+    lo, hi = target
+    # Clipped: the ringing of the resize below 0 would spread in an erosion.
+    work = np.clip(_resized(ink, _STROKE_SCALE * box), 0, ink.max())
+    patch, changed = _resized(work, box), None
+    radius, long_side = 0.0, max(work.shape)
+    limit = _STROKE_SCALE * box / 4
+    for _ in range(_STROKE_PASSES):
+        width = _box_width(patch)
+        wanted = min(max(width, lo), hi)
+        if abs(wanted - width) < _STROKE_TOLERANCE:
+            break
+        # Half the change on each side, in pixels of the work image; at most
+        # a quarter of the box, which a stroke as wide as the box would need.
+        new = radius + (wanted - width) / 2 * long_side / box
+        new = min(max(new, -limit), limit)
+        if new == radius:
+            break
+        morphed = _fractional_morph(work, new)
+        result = _ink_box(morphed, 0.01 * morphed.max())
+        if result is None:  # eroded away: keep the last that had ink
+            break
+        radius, long_side = new, max(result.shape)
+        patch = changed = _resized(result, box)
+    return changed
+
+
+def _stroke_target(stroke_width):
+    """``(lo, hi)``, the stroke widths that `stroke_width` leaves alone."""
+    if isinstance(stroke_width, str):  # "mnist"
+        return _MNIST_STROKE_RANGE
+    return float(stroke_width), float(stroke_width)
+
+
+def _ink_box(ink, cut):
+    """``ink`` cropped to the rows and columns holding ink above ``cut``."""
+    inked = ink > cut
+    if not inked.any():
+        return None
+    r0, r1 = _span(inked.any(axis=1))
+    c0, c1 = _span(inked[r0:r1].any(axis=0))
+    return np.ascontiguousarray(ink[r0:r1, c0:c1], dtype=np.float32)
+
+
+def _placed(patch, center):
+    """``patch`` put in a 28 x 28 uint8 field, centred as `center` says."""
+    top, left = _offset(patch, 0, center), _offset(patch, 1, center)
+    out = np.zeros((SIDE, SIDE), dtype=np.uint8)
+    out[top : top + patch.shape[0], left : left + patch.shape[1]] = patch
+    return out
+
+
+def _normalize_one(a, lo, hi, params, stages=None):
+    """One grey image -> a 28 x 28 uint8 MNIST-style image, or None if no ink.
+
+    With a list ``stages``, the images before deskewing and before stroke
+    normalisation, when those are on, are appended to it as ``(name,
+    28 x 28 image)``.
+    """
+    polarity, box, center, threshold, deskew, stroke_width = params
     level = _border_median(a)
     # "auto": the border is nearer the lightest level than the darkest.
     invert = polarity == "dark_ink" or (polarity == "auto" and level - lo > hi - level)
@@ -158,14 +348,29 @@ def _normalize_one(a, lo, hi, params):
     r0, r1 = _span(inked_rows)
     c0, c1 = _span(inked[r0:r1].any(axis=0))
     crop = a[r0:r1, c0:c1]
-    ink = np.maximum((level - crop) if invert else (crop - level), 0)
-    patch = _scaled_patch(np.ascontiguousarray(ink, dtype=np.float32), box)
+    ink = np.ascontiguousarray(
+        np.maximum((level - crop) if invert else (crop - level), 0), dtype=np.float32
+    )
+    if deskew:
+        if stages is not None:
+            plain = _scaled_patch(ink, box)
+            if plain is not None:
+                stages.append(("centred", _placed(plain, center)))
+        ink = _ink_box(_deskewed(ink), cut)
+        if ink is None:
+            return None
+    patch = _scaled_patch(ink, box)
     if patch is None:
         return None
-    top, left = _offset(patch, 0, center), _offset(patch, 1, center)
-    out = np.zeros((SIDE, SIDE), dtype=np.uint8)
-    out[top : top + patch.shape[0], left : left + patch.shape[1]] = patch
-    return out
+    if stroke_width is not None:
+        if stages is not None:
+            stages.append(("deskewed" if deskew else "centred", _placed(patch, center)))
+        changed = _stroke_normalized(ink, box, stroke_width)
+        if changed is not None:
+            patch = _scaled_patch(changed, box)
+            if patch is None:
+                return None
+    return _placed(patch, center)
 
 
 def _rows_shape(n_features, image_shape):
@@ -234,10 +439,21 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
        `on_empty`.
     3. Bounding box: the rows and columns holding ink above `threshold` times
        the brightest ink; what lies outside is dropped (noise, specks).
-    4. Size: the box is resized so that its longer side is `box` pixels
+    4. Deskewing (`deskew`, off by default): the ink is sheared
+       horizontally about its centre of mass, at the image's own resolution,
+       so that its second-order central moment mu11 is 0, as LeCun's
+       "deskewed" MNIST: a slanted digit stands upright. The box is taken
+       again.
+    5. Size: the box is resized so that its longer side is `box` pixels
        (Lanczos when shrinking, bicubic when enlarging), and its grey levels
        stretched so that the brightest ink is 255, as in MNIST.
-    5. Position: an integer shift puts the centre of mass at pixel
+    6. Stroke width (`stroke_width`, off by default): the stroke width of
+       the digit scaled to `box`, estimated as 2 x ink area / ink
+       perimeter, is brought to the target by grey dilation (thickening)
+       or erosion (thinning) with a disk, at 4 times that resolution so
+       that the change can be a fraction of a pixel; the box is then fitted
+       to `box` pixels again and the width checked, three times at most.
+    7. Position: an integer shift puts the centre of mass at pixel
        (14, 14) (0-based row and column), where MNIST's own digits have
        theirs, within half a pixel; a digit whose mass is so far from the
        middle of its box that it would leave the field is shifted less and
@@ -276,6 +492,27 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         (``(1, -1)``: each row is a one-pixel-high image). If None, they are
         square (28 x 28 for 784 pixels, 8 x 8 for 64). Ignored for other
         inputs.
+    deskew : bool, default=False
+        Shear each digit upright by its moments (step 4), as LeCun's
+        deskewed MNIST: the slant of handwriting goes, and part of a small
+        rotation. Best used for training and prediction alike,
+        ``make_pipeline(DigitNormalizer(deskew=True), make_mnist_pipeline())``
+        fitted on the training images: on the sample, such a model read
+        rotated, noisy and warped photos of digits better (mean 91% against
+        89% over nine kinds) and clean ones as well. Off by default because
+        a model trained on digits as they are, slanted ones included, reads
+        clean deskewed digits a little worse (95.3% against 95.9%).
+    stroke_width : None, "mnist" or float, default=None
+        Make strokes as thick as MNIST's (step 6), for pens much thinner or
+        thicker. None leaves them as they are; ``"mnist"`` leaves a digit
+        whose stroke width lies within that of 90% of MNIST's digits (1.73
+        to 3.76 pixels of the 28 x 28 field) alone and brings the others to
+        the nearer end of that range; a float brings every digit to that
+        width (MNIST's median is 2.5), which changes most digits and helps
+        less. ``"mnist"`` read thick strokes much better on the sample (94.5%
+        against 90.2%) and thin ones a little (93.8% against 92.5%); it is
+        off by default because it misread one more clean digit in a
+        thousand, and makes a transform 2 to 3 times slower.
 
     Attributes
     ----------
@@ -328,6 +565,12 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         "threshold": [Interval(Real, 0, 1, closed="left")],
         "on_empty": [StrOptions({"error", "zeros"})],
         "image_shape": [tuple, list, None],
+        "deskew": ["boolean"],
+        "stroke_width": [
+            None,
+            StrOptions({"mnist"}),
+            Interval(Real, 0, SIDE, closed="neither"),
+        ],
     }
 
     def __init__(
@@ -339,6 +582,8 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         threshold=0.1,
         on_empty="error",
         image_shape=None,
+        deskew=False,
+        stroke_width=None,
     ):
         self.polarity = polarity
         self.box = box
@@ -346,6 +591,8 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         self.threshold = threshold
         self.on_empty = on_empty
         self.image_shape = image_shape
+        self.deskew = deskew
+        self.stroke_width = stroke_width
 
     def fit(self, X, y=None):
         """Check the parameters and the images; record ``n_features_in_`` of 2-D input.
@@ -380,13 +627,31 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
         X_new : ndarray of shape (n_images, 784), dtype uint8
             One 28 x 28 image per row, flattened row-major.
         """
+        return self._transform(X)[0]
+
+    def _transform(self, X, stages=False):
+        """``(rows, stages)``: the normalised rows and, with ``stages=True``, the
+        steps before deskewing and stroke normalisation, ``{name: rows}``.
+        """
         self._validate_params()
         images = self._images(X, reset=False)
-        params = (self.polarity, int(self.box), self.center, float(self.threshold))
+        width = self.stroke_width
+        params = (
+            self.polarity,
+            int(self.box),
+            self.center,
+            float(self.threshold),
+            bool(self.deskew),
+            None if width is None else _stroke_target(width),
+        )
         out = np.zeros((len(images), SIDE * SIDE), dtype=np.uint8)
+        steps = {}
         for i, image in enumerate(images):
             grey, lo, hi = _checked_grey(image, i)
-            digit = _normalize_one(grey, lo, hi, params)
+            found = [] if stages else None
+            digit = _normalize_one(grey, lo, hi, params, found)
+            for name, step in found or ():
+                steps.setdefault(name, np.zeros_like(out))[i] = step.ravel()
             if digit is not None:
                 out[i] = digit.ravel()
             elif self.on_empty == "error":
@@ -394,7 +659,7 @@ class DigitNormalizer(TransformerMixin, BaseEstimator):
                     f"image {i} has no ink: no pixel differs from its background "
                     f"level; pass on_empty='zeros' to get a blank row instead"
                 )
-        return out
+        return out, steps
 
     def _images(self, X, *, reset):
         """The images of ``X`` as a sequence of arrays (2-D, or 3-D in colour)."""

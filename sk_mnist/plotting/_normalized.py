@@ -40,6 +40,17 @@ def _leading_normalizer(estimator):
     return None, estimator
 
 
+def _normalized(normalizer, images):
+    """``(rows, stages)`` of ``normalizer`` on ``images``: see ``DigitNormalizer``.
+
+    ``stages`` holds the steps before deskewing and stroke normalisation,
+    when the normaliser does them, ``{name: rows}``.
+    """
+    if isinstance(normalizer, DigitNormalizer):
+        return normalizer._transform(images, stages=True)
+    return normalizer.transform(images), {}
+
+
 def _pick(n_total, n_images, random_state, candidates=None):
     """Indices of the images to draw: the first, or a random sample."""
     pool = np.arange(n_total) if candidates is None else np.asarray(candidates)
@@ -56,7 +67,11 @@ class DigitNormalizationDisplay:
     Each image takes two cells of a grid: on the left the original as it
     looks (grey levels 0-255 in grey, colour in colour), on the right the
     28 x 28 image that :class:`~sk_mnist.DigitNormalizer` makes of it,
-    bright ink on black, as the model receives it. With predictions, the
+    bright ink on black, as the model receives it. A normaliser that
+    deskews or normalises the stroke width adds a cell for each step
+    before those, between the two: "centred" (the digit scaled and
+    centred, as without them), then "deskewed" when the stroke width is
+    normalised after deskewing. With predictions, the
     right cell is titled with the predicted label and its probability, in
     red when it differs from the label: a misread digit shows why (inverted
     wrongly, cut by noise, too thin). It is recommended to use
@@ -79,16 +94,22 @@ class DigitNormalizationDisplay:
         The probability of each predicted label, shown after it.
     indices : array-like of shape (n_images,), default=None
         Where the images come from in the original data.
+    stages : dict of str to array-like of shape (n_images, 784), default=None
+        Steps of the normalisation to draw between each original and its
+        normalised image, in order, titled by their keys (for example
+        ``{"centred": rows}``). None draws none.
 
     Attributes
     ----------
-    axes_ : ndarray of matplotlib Axes, shape (n_rows, 2 * n_cols)
-        The grid: original and normalised image side by side; the axes after
-        the last pair are hidden.
+    axes_ : ndarray of matplotlib Axes, shape (n_rows, (2 + n_stages) * n_cols)
+        The grid: original, the stages and normalised image side by side;
+        the axes after the last image's are hidden.
     originals_ : list of matplotlib AxesImage
         The original images drawn, in order.
     normalized_ : list of matplotlib AxesImage
         The normalised images drawn, in order.
+    stages_ : dict of str to list of matplotlib AxesImage
+        The images of each stage drawn, in order; empty without stages.
     indices_ : ndarray of shape (n_images,)
         `indices`, or ``0 .. n_images - 1`` when None.
     figure_ : matplotlib Figure or SubFigure
@@ -123,6 +144,7 @@ class DigitNormalizationDisplay:
         y_pred=None,
         confidence=None,
         indices=None,
+        stages=None,
     ):
         self.images = images
         self.normalized = normalized
@@ -130,6 +152,7 @@ class DigitNormalizationDisplay:
         self.y_pred = y_pred
         self.confidence = confidence
         self.indices = indices
+        self.stages = stages
 
     def _titles(self, n_images):
         """The titles of the originals and of the normalised images, and colours."""
@@ -163,13 +186,27 @@ class DigitNormalizationDisplay:
         )
         return indices, left, right, ["red" if w else "black" for w in wrong]
 
+    def _checked_stages(self, n_images):
+        """``{name: (n_images, 28, 28) array}`` of `stages`, checked."""
+        stages = {}
+        for name, rows in (self.stages or {}).items():
+            rows = np.asarray(rows)
+            if rows.shape != (n_images, 784):
+                raise ValueError(
+                    f"stages[{name!r}] must have shape ({n_images}, 784), one "
+                    f"28 x 28 row per image, got {rows.shape}"
+                )
+            stages[str(name)] = rows.reshape(n_images, 28, 28)
+        return stages
+
     def plot(self, *, n_cols=4, fig=None):
-        """Draw each original next to its normalised image.
+        """Draw each original next to its normalised image (and stages).
 
         Parameters
         ----------
         n_cols : int, default=4
-            Number of image pairs per row (fewer when there are fewer images).
+            Number of images (each with its normalised image) per row, fewer
+            when there are fewer images.
         fig : matplotlib Figure or SubFigure, default=None
             Where to add the grid of axes (``fig.subplots``). If None, a new
             figure is created.
@@ -190,36 +227,38 @@ class DigitNormalizationDisplay:
                 f"image, got {normalized.shape}"
             )
         check_grid(n_images, n_cols)
+        stages = self._checked_stages(n_images)
         shown = [_shown(image) for image in images]
         indices, left, right, colours = self._titles(n_images)
         n_rows, n_cols = grid_shape(n_images, n_cols)
+        cells = 2 + len(stages)
+        names = list(stages)
+        digit = {"cmap": "gray", "vmin": 0, "vmax": 255, "interpolation": "nearest"}
         with axes_or_new(
             "DigitNormalizationDisplay.plot",
-            figsize=(2.6 * n_cols, 1.5 * n_rows),
-            shape=(n_rows, 2 * n_cols),
+            figsize=(1.3 * cells * n_cols, 1.5 * n_rows),
+            shape=(n_rows, cells * n_cols),
             fig=fig,
         ) as axes:
             self.originals_, self.normalized_ = [], []
+            self.stages_ = {name: [] for name in names}
             for k, ax in enumerate(axes.ravel()):
                 ax.set_xticks([])
                 ax.set_yticks([])
-                pair, side = divmod(k, 2)
+                pair, side = divmod(k, cells)
                 if pair >= n_images:
                     ax.set_visible(False)
                 elif side == 0:
                     array, style = shown[pair]
                     self.originals_.append(ax.imshow(array, **style))
                     ax.set_title(left[pair], fontsize=9)
+                elif side <= len(names):
+                    name = names[side - 1]
+                    self.stages_[name].append(ax.imshow(stages[name][pair], **digit))
+                    ax.set_title(name, fontsize=9)
                 else:
-                    self.normalized_.append(
-                        ax.imshow(
-                            normalized[pair].reshape(28, 28),
-                            cmap="gray",
-                            vmin=0,
-                            vmax=255,
-                            interpolation="nearest",
-                        )
-                    )
+                    image = normalized[pair].reshape(28, 28)
+                    self.normalized_.append(ax.imshow(image, **digit))
                     ax.set_title(right[pair], fontsize=9, color=colours[pair])
         self.indices_ = indices
         self.axes_ = axes
@@ -249,11 +288,13 @@ class DigitNormalizationDisplay:
         labels : array-like of shape (n_samples,), default=None
             Labels, the titles of the originals.
         normalizer : DigitNormalizer, default=None
-            The normaliser to apply; ``DigitNormalizer()`` when None.
+            The normaliser to apply; ``DigitNormalizer()`` when None. With
+            ``deskew=True`` or a `stroke_width`, the steps before those are
+            drawn too.
         n_images : int, default=8
             Number of images to draw (all of them when there are fewer).
         n_cols : int, default=4
-            Number of image pairs per row.
+            Number of images (each with its normalised image) per row.
         random_state : int, RandomState instance or None, default=None
             If None, the first `n_images` images; otherwise a random sample of
             them, in their order, drawn with this seed.
@@ -274,11 +315,13 @@ class DigitNormalizationDisplay:
         chosen = _pick(len(images), n_images, random_state)
         images = [images[i] for i in chosen]
         normalizer = DigitNormalizer() if normalizer is None else normalizer
+        rows, stages = _normalized(normalizer, images)
         return cls(
             images,
-            normalizer.transform(images),
+            rows,
             labels=None if labels is None else np.asarray(labels)[chosen],
             indices=chosen,
+            stages=stages or None,
         ).plot(n_cols=n_cols, fig=fig)
 
     @classmethod
@@ -320,7 +363,7 @@ class DigitNormalizationDisplay:
         n_images : int, default=8
             Most images to draw.
         n_cols : int, default=4
-            Number of image pairs per row.
+            Number of images (each with its normalised image) per row.
         random_state : int, RandomState instance or None, default=None
             If None, the first `n_images` images (of the misclassified ones
             with `misclassified_only`); otherwise a random sample of them.
@@ -349,7 +392,7 @@ class DigitNormalizationDisplay:
             normalizer = own
         elif normalizer is None:
             normalizer = DigitNormalizer()
-        rows = normalizer.transform(images)
+        rows, stages = _normalized(normalizer, images)
         if hasattr(model, "predict_proba"):
             proba = model.predict_proba(rows)
             y_pred = np.asarray(model.classes_)[proba.argmax(axis=1)]
@@ -369,4 +412,5 @@ class DigitNormalizationDisplay:
             y_pred=y_pred[chosen],
             confidence=None if confidence is None else confidence[chosen],
             indices=chosen,
+            stages={name: step[chosen] for name, step in stages.items()} or None,
         ).plot(n_cols=n_cols, fig=fig)
