@@ -7,6 +7,8 @@ four times larger and dark on light (as a scan would be), in the
 """
 
 import json
+import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -231,3 +233,16 @@ def test_a_missing_image_file_is_named(run_dir, tmp_path, capsys):
     args = ["predict", "--model", str(run_dir / "model"), "--data", str(missing)]
     assert main([*args, "--output", str(tmp_path / "p.csv")]) == 2
     assert _error_line(capsys) == f"error: {missing}: no such file or folder"
+
+
+def test_predict_keeps_a_file_name_that_is_not_utf8(run_dir, folders, tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    raw = os.fsencode(folder) + b"/d\xff\xfe.png"  # Latin-1 bytes, not UTF-8
+    shutil.copyfile(os.fsencode(folders["flat"] / "digit0.png"), raw)
+    output = tmp_path / "p.csv"
+    args = ["predict", "--model", str(run_dir / "model"), "--data", str(folder)]
+    assert main([*args, "--output", str(output)]) == 0
+    line = output.read_bytes().splitlines()[1]
+    # The name is written back as the bytes it has on disk.
+    assert line.startswith(b"d\xff\xfe.png,") or b"/d\xff\xfe.png," in line

@@ -85,7 +85,8 @@ def cmd_predict(args):
         frame.insert(0, "file", files)
         frame.insert(2, "probability", proba[range(len(best)), best])
     with atomic_file("--output", args.output) as tmp:
-        frame.to_csv(tmp, index=False, float_format="%.6g")
+        # A file name that is not UTF-8 is written back as its own bytes.
+        frame.to_csv(tmp, index=False, float_format="%.6g", errors="surrogateescape")
     print(f"wrote {len(frame)} predictions to {args.output}")
     return 0
 
