@@ -172,7 +172,8 @@ def test_ops_outside_the_allow_list_are_refused(model, tmp_path, op):
 
 def test_an_allowed_op_in_another_domain_is_refused(model, tmp_path):
     crafted = _copy(model)
-    crafted.graph.node[1].domain = "com.microsoft"  # Relu is not a quantiser op
+    relu = next(n for n in crafted.graph.node if n.op_type == "Relu")
+    relu.domain = "com.microsoft"  # Relu is not a quantiser op
     crafted.opset_import.append(helper.make_opsetid("com.microsoft", 1))
     _refused(_write(crafted, tmp_path / "m.onnx"), "'Relu'", "com.microsoft")
 
@@ -263,6 +264,184 @@ def test_what_the_int8_quantiser_writes_still_loads(model, tmp_path, digits):
     X, _ = digits
     proba = load_onnx(target).predict_proba(X[:50])
     assert np.abs(proba - load_onnx(source).predict_proba(X[:50])).max() < 0.1
+
+
+# ------------------------------------------------------------ shape blow-ups
+def _with_output(crafted, name):
+    crafted.graph.output.append(
+        helper.make_tensor_value_info(name, TensorProto.FLOAT, None)
+    )
+    return crafted
+
+
+def test_a_node_of_constants_only_is_refused(model, tmp_path):
+    # onnxruntime folds it when making the session: [3000,1] x [1,3000] takes
+    # 36 MB more than the 24 KB file (3.6 GB at 30,000).
+    tall = numpy_helper.from_array(np.ones((3000, 1), np.float32), "tall")
+    wide = numpy_helper.from_array(np.ones((1, 3000), np.float32), "wide")
+    node = helper.make_node("MatMul", ["tall", "wide"], ["square"], name="fold")
+    crafted = _with_output(_with_node(model, node, tall, wide), "square")
+    _refused(_write(crafted, tmp_path / "m.onnx"), "'fold'", "MatMul", "constants")
+
+
+def test_a_constant_node_feeding_a_node_counts_as_a_constant(model, tmp_path):
+    tall = numpy_helper.from_array(np.ones((3000, 1), np.float32))
+    crafted = _with_node(
+        model, helper.make_node("MatMul", ["tall", "tall_t"], ["square"])
+    )
+    crafted.graph.initializer.append(
+        numpy_helper.from_array(np.ones((1, 3000), np.float32), "tall_t")
+    )
+    crafted.graph.node.insert(0, helper.make_node("Constant", [], ["tall"], value=tall))
+    _refused(_write(_with_output(crafted, "square"), tmp_path / "m.onnx"), "node 1")
+
+
+def test_broadcasting_each_row_to_a_huge_tensor_is_refused(model, tmp_path):
+    # [N, 64] -> [N, 64, 1] + [1, 1, 100000]: 6.4 million floats a row.
+    shape = numpy_helper.from_array(np.array([0, 64, 1], np.int64), "column")
+    wide = numpy_helper.from_array(np.zeros((1, 1, 100_000), np.float32), "wide")
+    crafted = _copy(model)
+    crafted.graph.node.insert(0, helper.make_node("Add", ["Xc", "wide"], ["big"]))
+    crafted.graph.node.insert(0, helper.make_node("Reshape", ["X", "column"], ["Xc"]))
+    crafted.graph.initializer.extend([shape, wide])
+    message = _refused(
+        _write(_with_output(crafted, "big"), tmp_path / "m.onnx"),
+        "node 1 (Add)", "6,400,000", "MAX_ONNX_ROW_ELEMENTS",
+    )  # fmt: skip
+    assert "'big'" in message
+
+
+@pytest.mark.parametrize("axis, words", [(1, "262,144"), (0, "batch dimension")])
+def test_chained_concats_are_refused(model, tmp_path, axis, words):
+    crafted = _copy(model)
+    for i in reversed(range(12)):  # 4,096 times the input, along the axis
+        node = helper.make_node("Concat", [f"c{i}"] * 2, [f"c{i + 1}"], axis=axis)
+        crafted.graph.node.insert(0, node)
+    crafted.graph.node[0].input[:] = ["X", "X"]
+    _refused(_write(_with_output(crafted, "c12"), tmp_path / "m.onnx"), "Concat", words)
+
+
+def test_the_batch_dimension_twice_is_refused(model, tmp_path):
+    # [N, 1] + [1, N] broadcasts to [N, N]: N * N growth.
+    row = numpy_helper.from_array(np.array([1, -1], np.int64), "row")
+    crafted = _copy(model)
+    nodes = [
+        helper.make_node("ArgMax", ["X"], ["i"], axis=1, keepdims=1),
+        helper.make_node("Cast", ["i"], ["column"], to=TensorProto.FLOAT),
+        helper.make_node("Reshape", ["column", "row"], ["r"]),
+        helper.make_node("Add", ["column", "r"], ["square"]),
+    ]
+    for node in reversed(nodes):
+        crafted.graph.node.insert(0, node)
+    crafted.graph.initializer.append(row)
+    _refused(
+        _write(_with_output(crafted, "square"), tmp_path / "m.onnx"),
+        "node 3 (Add)", "batch dimension twice",
+    )  # fmt: skip
+
+
+def test_a_reshape_to_a_computed_shape_is_refused(model, tmp_path):
+    crafted = _copy(model)
+    # A shape from the request's values: the class index of each row.
+    argmax = helper.make_node("ArgMax", ["X"], ["s"], axis=1, keepdims=0)
+    crafted.graph.node.insert(0, argmax)
+    crafted.graph.node.insert(1, helper.make_node("Reshape", ["X", "s"], ["r"]))
+    _refused(
+        _write(_with_output(crafted, "r"), tmp_path / "m.onnx"),
+        "node 1 (Reshape)", "not a constant",
+    )  # fmt: skip
+
+
+def test_an_allowed_op_without_a_shape_rule_is_refused(model, tmp_path, monkeypatch):
+    allowed = dict(predictor.ALLOWED_OPS)
+    allowed[""] = allowed[""] | {"Transpose"}
+    monkeypatch.setattr(predictor, "ALLOWED_OPS", allowed)
+    crafted = _with_node(model, helper.make_node("Transpose", ["X"], ["t"]))
+    _refused(
+        _write(_with_output(crafted, "t"), tmp_path / "m.onnx"),
+        "node 0 (Transpose)", "no shape rule",
+    )  # fmt: skip
+
+
+def test_a_wide_enough_reshape_still_loads(model, tmp_path, digits):
+    # [N, 64] -> [N, 64, 1] + [1, 1, 2048]: 131,072 floats a row, the limit.
+    shape = numpy_helper.from_array(np.array([-1, 64, 1], np.int64), "column")
+    wide = numpy_helper.from_array(np.zeros((1, 1, 2048), np.float32), "wide")
+    crafted = _copy(model)
+    crafted.graph.node.insert(0, helper.make_node("Add", ["Xc", "wide"], ["big"]))
+    crafted.graph.node.insert(0, helper.make_node("Reshape", ["X", "column"], ["Xc"]))
+    crafted.graph.initializer.extend([shape, wide])
+    X, _ = digits
+    onnx_clf = load_onnx(_write(_with_output(crafted, "big"), tmp_path / "m.onnx"))
+    assert onnx_clf.predict(X[:5]).shape == (5,)
+
+
+def _as_sk_mnist_file(onnx_model, pipe, pixels, path):
+    """An skl2onnx model with the metadata load_onnx reads, written to ``path``."""
+    helper.set_model_props(
+        onnx_model,
+        {
+            "sk_mnist.format": "sk_mnist-onnx",
+            "sk_mnist.format_version": "1",
+            "sk_mnist.classes": json.dumps(pipe.classes_.tolist()),
+            "sk_mnist.classes_dtype": pipe.classes_.dtype.str,
+            "sk_mnist.input": "pixels" if pixels else "features",
+            "sk_mnist.n_features": str(pipe.n_features_in_),
+        },
+    )
+    return _write(onnx_model, path)
+
+
+@pytest.fixture(scope="module")
+def skl2onnx_pipelines(digits):
+    from sklearn.decomposition import PCA
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = digits
+    X = X.astype(np.float32)
+    return {
+        "scaler_pca_mlp": make_pipeline(
+            StandardScaler(), PCA(50, random_state=0), DenseMLPClassifier(**TINY)
+        ).fit(X, y),
+        "mnist_pipeline": make_mnist_pipeline(**TINY).fit(X, y),
+    }
+
+
+@pytest.mark.parametrize("int8", [False, True], ids=["float", "int8"])
+@pytest.mark.parametrize("name", ["scaler_pca_mlp", "mnist_pipeline"])
+def test_what_skl2onnx_writes_still_loads(
+    skl2onnx_pipelines, tmp_path, digits, name, int8
+):
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from sk_mnist._skl2onnx import to_onnx_model
+
+    pipe = skl2onnx_pipelines[name]
+    X = digits[0].astype(np.float32)
+    onnx_model = to_onnx_model(pipe, X[:1], options={"zipmap": False})
+    path = _as_sk_mnist_file(
+        onnx_model, pipe, name == "mnist_pipeline", tmp_path / "m.onnx"
+    )
+    if int8:
+        quantize_dynamic(
+            path, tmp_path / "m.int8.onnx", weight_type=QuantType.QInt8,
+            extra_options={"DefaultTensorType": TensorProto.FLOAT},
+        )  # fmt: skip
+        path = tmp_path / "m.int8.onnx"
+        assert "MatMulInteger" in {n.op_type for n in onnx.load(path).graph.node}
+    proba = load_onnx(path).predict_proba(X[:50])
+    assert np.abs(proba - pipe.predict_proba(X[:50])).max() < (0.1 if int8 else 1e-4)
+
+
+def test_what_export_onnx_writes_still_loads(tmp_path, digits):
+    from sk_mnist.export import export_onnx
+
+    X, y = digits
+    pipe = make_mnist_pipeline(**TINY).fit(X, y)
+    onnx_clf = load_onnx(export_onnx(pipe, tmp_path / "m.onnx"))
+    proba = onnx_clf.predict_proba(X[:50])
+    assert np.abs(proba - pipe.predict_proba(X[:50])).max() < 1e-4
 
 
 # ------------------------------------------------------------ metadata
