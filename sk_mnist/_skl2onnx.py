@@ -475,7 +475,7 @@ def to_onnx_model(model, X_sample, **kwargs):
     for path, step in steps:
         _check_step_fitted(path, step)
     try:
-        return skl2onnx.to_onnx(model, X_sample, **kwargs)
+        return skl2onnx.to_onnx(_without_passthrough(model), X_sample, **kwargs)
     except OnnxConversionError as exc:
         path = next((p for p, s in steps if s is exc.estimator), None)
         if path is None or exc.reason is None:
@@ -498,6 +498,56 @@ def to_onnx_model(model, X_sample, **kwargs):
             "sample of one of those types (X[:1].astype(np.float32))"
         )
         raise _refusal(step, reason, _where(path)) from None
+    except (RuntimeError, TypeError, ValueError, NotImplementedError) as exc:
+        # A converter of skl2onnx's own refusing a step (FunctionTransformer
+        # of a Python function, ...): name the step it was converting.
+        found = _failed_step(exc, steps)
+        if found is None:
+            raise
+        reason = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+        if len(reason) > 200:
+            reason = reason[:197] + "..."
+        raise _refusal(found[1], f"skl2onnx says: {reason}", _where(found[0])) from None
+
+
+def _failed_step(exc, steps):
+    """``(path, step)`` of the step whose conversion raised ``exc``, or None.
+
+    skl2onnx's shape calculators and converters take the step as
+    ``operator.raw_operator``; the innermost frame holding one of ``steps``
+    so names it.
+    """
+    frames, tb = [], exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        raw = getattr(frame.f_locals.get("operator"), "raw_operator", None)
+        for path, step in steps:
+            if raw is step:
+                return path, step
+    return None
+
+
+def _without_passthrough(model):
+    """``model``, its pipelines without ``"passthrough"`` and None steps.
+
+    skl2onnx's pipeline parser takes every step for an estimator. The steps
+    themselves (fitted) are kept, so errors still name them.
+    """
+    from sklearn.pipeline import Pipeline
+
+    if not isinstance(model, Pipeline):
+        return model
+    steps = [
+        (name, _without_passthrough(step))
+        for name, step in model.steps
+        if step is not None and not (isinstance(step, str) and step == "passthrough")
+    ]
+    unchanged = len(steps) == len(model.steps) and all(
+        new is old for (_, new), (_, old) in zip(steps, model.steps, strict=True)
+    )
+    return model if unchanged or not steps else Pipeline(steps)
 
 
 def _leaf_steps(model, path=""):

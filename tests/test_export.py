@@ -15,13 +15,20 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 import sk_mnist
-from sk_mnist import DenseMLPClassifier, PixelScaler, make_mnist_pipeline
+from sk_mnist import (
+    DenseMLPClassifier,
+    DigitNormalizer,
+    PixelScaler,
+    make_mnist_pipeline,
+)
 from sk_mnist.export import OnnxClassifier, export_onnx, load_onnx, to_onnx
 from sk_mnist.model import ACTIVATIONS
 
@@ -129,15 +136,15 @@ def test_scaling_is_in_the_graph_and_dropout_is_not(sample, tmp_path):
     assert any(isinstance(la, keras.layers.Dropout) for la in pipe[-1].model_.layers)
     onnx_model = to_onnx(pipe)
     ops = [node.op_type for node in onnx_model.graph.node]
-    assert ops == ["Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax"] + [
+    assert ops == ["Div", "Gemm", "Relu", "Gemm", "Relu", "Gemm", "Softmax"] + [
         "ArgMax",
         "Gather",
     ]
+    divide = onnx_model.graph.node[0]
+    assert divide.input[0] == "X"
+    assert _initializer(onnx_model, divide.input[1]) == 255  # PixelScaler's / 255
     kernel = pipe[-1].model_.get_layer("hidden_1").get_weights()[0]
-    np.testing.assert_array_equal(  # the scaling, folded into the first layer
-        _initializer(onnx_model, "hidden_1_kernel"),
-        (kernel.astype(np.float64) / 255).astype(np.float32),
-    )
+    np.testing.assert_array_equal(_initializer(onnx_model, "hidden_1_kernel"), kernel)
     _assert_same_predictions(pipe, _roundtrip(pipe, tmp_path), X_test)
 
 
@@ -206,11 +213,8 @@ def test_passthrough_and_repeated_scalers_are_exported(digits, tmp_path):
             ("mlp", DenseMLPClassifier(**TINY, random_state=0)),
         ]
     ).fit(X, y)
-    kernel = pipe[-1].model_.get_layer("hidden_1").get_weights()[0]
-    np.testing.assert_array_equal(
-        _initializer(to_onnx(pipe), "hidden_1_kernel"),
-        (kernel.astype(np.float64) / 255**2).astype(np.float32),
-    )
+    ops = [node.op_type for node in to_onnx(pipe).graph.node]
+    assert ops[:3] == ["Div", "Div", "Gemm"]
     _assert_same_predictions(pipe, _roundtrip(pipe, tmp_path), X)
 
 
@@ -224,6 +228,136 @@ def test_model_loaded_with_load_model_exports_the_same(digits, tmp_path):
     np.testing.assert_array_equal(a, b)
 
 
+# ------------------------------------------------ any convertible pipeline
+WORDS = np.array("zero one two three four five six seven eight nine".split())
+
+
+@pytest.fixture(scope="module")
+def fitted(sample):
+    """``fitted(kind, labels)``: a tiny pipeline fitted on the sample, made once."""
+    (X, y), _ = sample
+    cache = {}
+
+    def make(kind, labels):
+        if (kind, labels) not in cache:
+            if kind == "mnist":
+                pipe = make_mnist_pipeline(**TINY, random_state=0)
+            else:
+                pipe = make_pipeline(
+                    StandardScaler(),
+                    PCA(50, random_state=0),
+                    DenseMLPClassifier(**TINY, random_state=0),
+                )
+            cache[kind, labels] = pipe.fit(X, WORDS[y] if labels == "str" else y)
+        return cache[kind, labels]
+
+    return make
+
+
+@pytest.mark.parametrize("labels", ["int", "str"])
+@pytest.mark.parametrize("kind", ["mnist", "scaler_pca"])
+def test_exported_pipeline_agrees_on_the_sample_test_digits(
+    fitted, sample, tmp_path, kind, labels
+):
+    _, (X_test, y_test) = sample
+    pipe = fitted(kind, labels)
+    onnx_pipe = _roundtrip(pipe, tmp_path)
+    assert len(X_test) == 1000
+    _assert_same_predictions(pipe, onnx_pipe, X_test)
+    assert onnx_pipe.predict(X_test).dtype == pipe.classes_.dtype
+    np.testing.assert_array_equal(onnx_pipe.classes_, pipe.classes_)
+    y_true = WORDS[y_test] if labels == "str" else y_test
+    assert onnx_pipe.score(X_test, y_true) == pipe.score(X_test, y_true)
+    meta = onnx_pipe.metadata_
+    assert meta["sk_mnist.input"] == ("pixels" if kind == "mnist" else "features")
+    steps = [[name, type(step).__name__] for name, step in pipe.steps]
+    assert json.loads(meta["sk_mnist.steps"]) == steps
+    width = 784 if kind == "mnist" else 50  # what the classifier sees
+    assert meta["sk_mnist.network"] == f"{width}-16-10 relu"
+    assert meta["sk_mnist.n_features"] == "784"
+    assert "quantization" not in meta  # float32
+
+
+def test_the_graph_is_the_one_skl2onnx_writes(fitted, sample):
+    import skl2onnx
+
+    (X, _), _ = sample
+    pipe = fitted("scaler_pca", "int")
+    ours = to_onnx(pipe)
+    theirs = skl2onnx.to_onnx(pipe, X[:1].astype(np.float32), options={"zipmap": False})
+    ops = [(node.domain, node.op_type) for node in ours.graph.node]
+    assert ops == [(node.domain, node.op_type) for node in theirs.graph.node]
+    assert ops[:3] == [("ai.onnx.ml", "Scaler"), ("", "Sub"), ("", "MatMul")]
+    assert ("", 17) in [(o.domain, o.version) for o in ours.opset_import]
+    assert ours.ir_version == 8
+
+
+def test_a_users_column_transformer_is_exported(digits, tmp_path):
+    from sklearn.compose import ColumnTransformer
+
+    X, y = digits
+    columns = ColumnTransformer(
+        [
+            ("top", StandardScaler(), list(range(32))),
+            ("bottom", PCA(8), list(range(32, 64))),
+        ]
+    )
+    pipe = make_pipeline(columns, DenseMLPClassifier(**TINY, random_state=0))
+    pipe.fit(X.astype(np.float32), WORDS[y])
+    onnx_pipe = _roundtrip(pipe, tmp_path)
+    np.testing.assert_array_equal(onnx_pipe.predict(X), pipe.predict(X))
+    # scikit-learn scales in float64, the graph in float32.
+    proba = onnx_pipe.predict_proba(X)
+    np.testing.assert_allclose(proba, pipe.predict_proba(X), rtol=0, atol=1e-4)
+
+
+def test_a_step_whose_graph_load_onnx_refuses_is_refused_at_export(digits, tmp_path):
+    from sklearn.preprocessing import Normalizer
+
+    X, y = digits
+    pipe = make_pipeline(Normalizer(), DenseMLPClassifier(**TINY, random_state=0))
+    pipe.fit(X, y)
+    with pytest.raises(ValueError, match="op 'Normalizer'.*load_onnx would refuse"):
+        export_onnx(pipe, tmp_path / "m.onnx")
+    assert os.listdir(tmp_path) == []
+
+
+def _cli_export(monkeypatch, model, output, *extra):
+    """``sk-mnist export`` with ``model`` as what its --model folder holds."""
+    from sk_mnist.cli import _evaluate, main
+
+    folder = output.parent / "model"
+    folder.mkdir(exist_ok=True)
+    monkeypatch.setattr(_evaluate, "load_saved_model", lambda path: model)
+    return main(["export", "--model", str(folder), "--output", str(output), *extra])
+
+
+def test_cli_exports_a_scaler_pca_pipeline(
+    fitted, sample, tmp_path, monkeypatch, capsys
+):
+    _, (X_test, _) = sample
+    pipe = fitted("scaler_pca", "str")
+    output = tmp_path / "m.onnx"
+    assert _cli_export(monkeypatch, pipe, output) == 0
+    assert capsys.readouterr().out.startswith(f"wrote {output}: ")
+    _assert_same_predictions(pipe, load_onnx(output), X_test)
+
+
+def test_cli_refuses_a_step_skl2onnx_cannot_convert_in_one_line(
+    digits, tmp_path, monkeypatch, capsys
+):
+    X, y = digits
+    pipe = Pipeline(
+        [("double", Doubler()), ("mlp", DenseMLPClassifier(**TINY, random_state=0))]
+    ).fit(X, y)
+    output = tmp_path / "m.onnx"
+    assert _cli_export(monkeypatch, pipe, output) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: "), err
+    assert "step 'double' (Doubler)" in err[0]
+    assert sorted(os.listdir(tmp_path)) == ["model"]
+
+
 # ------------------------------------------------------- what is refused
 def _one_line_error(excinfo):
     message = str(excinfo.value)
@@ -231,15 +365,32 @@ def _one_line_error(excinfo):
     return message
 
 
-def test_a_custom_step_is_refused_naming_it(digits):
+class Doubler(TransformerMixin, BaseEstimator):
+    """A user's own step that skl2onnx has no converter for."""
+
+    def fit(self, X, y=None):
+        self.n_features_in_ = np.shape(X)[1]
+        return self
+
+    def transform(self, X):
+        return np.asarray(X) * 2
+
+
+def test_a_step_skl2onnx_cannot_convert_is_refused_naming_it(digits, tmp_path):
     X, y = digits
     scaler = PixelScaler().fit(X)
     clf = DenseMLPClassifier(**TINY, random_state=0).fit(X / 255, y)
-    for step in (FunctionTransformer(), StandardScaler()):
+    steps = [
+        Doubler().fit(X),
+        FunctionTransformer(np.log1p).fit(X),  # a Python function: no graph
+        DigitNormalizer(),
+    ]
+    for step in steps:
         pipe = Pipeline([("scale", scaler), ("custom", step), ("mlp", clf)])
         with pytest.raises(ValueError, match="step 'custom'") as excinfo:
-            to_onnx(pipe)
-        assert type(step).__name__ in _one_line_error(excinfo)
+            export_onnx(pipe, tmp_path / "m.onnx")
+        assert f"({type(step).__name__})" in _one_line_error(excinfo)
+    assert os.listdir(tmp_path) == []
     with pytest.raises(ValueError, match="last step must be a DenseMLPClassifier"):
         to_onnx(Pipeline([("mlp", clf), ("scale", scaler)]))
     with pytest.raises(ValueError, match="Cannot export a LogisticRegression"):

@@ -106,8 +106,12 @@ def test_stroke_width_mnist_moves_only_widths_outside_mnists_range():
 
 @pytest.mark.parametrize(
     "params",
-    [{"deskew": True}, {"stroke_width": "mnist"}, {"stroke_width": 2.5},
-     {"deskew": True, "stroke_width": "mnist"}],
+    [
+        {"deskew": True},
+        {"stroke_width": "mnist"},
+        {"stroke_width": 2.5},
+        {"deskew": True, "stroke_width": "mnist"},
+    ],
 )
 def test_options_keep_the_output_format(sample, params):
     _, (X_test, _) = sample

@@ -305,6 +305,51 @@ def test_importing_the_module_does_not_import_skl2onnx():
     assert result.stdout.split() == ["False"]
 
 
+_HOOK_SCRIPT = """
+import json, sys
+import sk_mnist
+eager = sorted({{"skl2onnx", "keras", "numpy"}} & set(sys.modules))
+import numpy as np
+if {first!r} == "skl2onnx":
+    import skl2onnx
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sk_mnist import DenseMLPClassifier
+import onnxruntime as ort, skl2onnx
+X, y = load_digits(return_X_y=True)
+X = X.astype(np.float32)
+pipe = make_pipeline(StandardScaler(), PCA(50), DenseMLPClassifier(
+    hidden_layer_sizes=(8,), epochs=1, random_state=0)).fit(X, y)
+onx = skl2onnx.to_onnx(pipe, X[:1], options={{"zipmap": False}})
+session = ort.InferenceSession(onx.SerializeToString(),
+                               providers=["CPUExecutionProvider"])
+labels, proba = session.run(None, {{"X": X}})
+print(json.dumps({{
+    "eager": eager,
+    "same_labels": bool((labels == pipe.predict(X)).all()),
+    "max_diff": float(np.abs(proba - pipe.predict_proba(X)).max()),
+}}))
+"""
+
+
+@pytest.mark.parametrize("first", ["skl2onnx", "sk_mnist.estimator"])
+def test_plain_skl2onnx_converts_after_import_sk_mnist(first):
+    """No explicit call: importing skl2onnx and the estimator registers."""
+    result = subprocess.run(
+        [sys.executable, "-c", _HOOK_SCRIPT.format(first=first)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["eager"] == []  # import sk_mnist imported none of them
+    assert report["same_labels"]
+    assert report["max_diff"] <= 1e-4  # scikit-learn scales in float64
+
+
 def test_registering_twice_keeps_one_converter(fitted, sample):
     from skl2onnx._supported_operators import sklearn_operator_name_map
 

@@ -48,17 +48,20 @@ def cmd_export(args):
     from ._evaluate import load_saved_model
 
     check_output_file("--output", args.output, {"--model": args.model})
-    _require(("onnx",), "sk-mnist export", ONNX_EXTRA)
+    quantize = getattr(args, "quantize", None)
+    modules = ("onnx", "skl2onnx") + (("onnxruntime",) if quantize else ())
+    _require(modules, "sk-mnist export", ONNX_EXTRA)
     from ..export import export_onnx
 
     model = load_saved_model(args.model)
     with atomic_file("--output", args.output) as tmp:
-        export_onnx(model, tmp)
+        export_onnx(model, tmp, quantize=quantize)
         size = tmp.stat().st_size
     classes = ", ".join(map(str, model.classes_))
+    weights = " (int8 weights)" if quantize else ""
     print(
-        f"wrote {args.output}: {_size(size)}, {len(model.classes_)} classes "
-        f"({classes}), {model.n_features_in_} inputs per image"
+        f"wrote {args.output}: {_size(size)}{weights}, {len(model.classes_)} "
+        f"classes ({classes}), {model.n_features_in_} inputs per image"
     )
     return 0
 

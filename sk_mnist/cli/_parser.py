@@ -16,6 +16,7 @@ from ._deploy import serve_defaults
 EXPORT_EXAMPLES = """\
 examples:
   sk-mnist export --model sk-mnist-run/model --output mnist.onnx
+  sk-mnist export --model run/model --output mnist.int8.onnx --quantize int8
   sk-mnist serve --model mnist.onnx   # then serve it on onnxruntime
 """
 SERVE_EXAMPLES = """\
@@ -93,6 +94,14 @@ def _add_export(sub):
         type=opt.onnx_file,
         required=True,
         help="the .onnx file to write (replaced if it exists; not inside --model)",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=("int8",),
+        default=None,
+        help="quantise the weights of the Dense layers to int8 with "
+        "onnxruntime (a file a quarter of the size, faster on most CPUs, "
+        "nearly always the same labels; default: float32 weights)",
     )
 
 
