@@ -298,3 +298,20 @@ def test_runtime_onnx_and_bad_values(models, saved):
         create_app(saved, runtime="tflite")
     with pytest.raises(ValueError, match="model_name must be"):
         create_app(saved, model_name="a/b")
+
+
+def test_an_int8_file_is_served_and_health_says_so(models, sample, tmp_path):
+    from sk_mnist.export import export_onnx
+
+    _, (X_test, y_test) = sample
+    path = export_onnx(models["int"], tmp_path / "digits.onnx", quantize="int8")
+    with TestClient(create_app(path)) as web:
+        health = web.get("/health").json()
+        assert health["quantization"] == "int8" and health["backend"] == "onnxruntime"
+        assert web.get("/v2/models/digits/ready").status_code == 200
+        body = {"instances": X_test[:200].tolist()}
+        labels = [
+            p["label"] for p in web.post("/predict", json=body).json()["predictions"]
+        ]
+    agree = np.mean(np.array(labels) == models["int"].predict(X_test[:200]))
+    assert agree >= 0.97
