@@ -22,15 +22,25 @@ for every row, the right number of rows, status 200. "lost" counts requests
 without an answer, "errors" answers other than 200, "wrong" rows that differ.
 Next to it, the offline ``predict_proba`` throughput on the same batches and
 its single-row latency, measured in this process while the server is idle.
-With ``--onnx`` (default on) the same loads run against the model exported to
-ONNX, served by onnxruntime.
+4. ``v2 single`` and ``v2 batch``: the same rows as single JSON and batch
+   JSON, as Open Inference Protocol infer requests (``POST
+   /v2/models/mnist/infer``, a UINT8 tensor of shape ``[n, 784]``).
+
+The saved folder is served twice, side by side in one run: with the default
+runtime (``auto``: through its ONNX form in memory when onnxruntime is
+installed, as ``/health`` reports) and with ``--runtime keras``. With
+``--onnx`` (default on) the same loads also run against the model exported
+to an ONNX file.
 
     python benchmarks/bench_serve.py
     python benchmarks/bench_serve.py --clients 8 --single 2000 --no-onnx
 
-Goals (issue 18, on this 2-core machine): >= 500 single-image requests/s with
-p99 < 50 ms, and batch requests near the offline throughput. Exits with
-status 1 when a goal is missed or any answer is lost, an error or wrong.
+Goals, on this 2-core machine: for every server, >= 500 single-image
+requests/s with p99 < 50 ms and batch requests near the offline throughput
+(issue 18); for the default runtime, >= 1,000 single-image JSON requests/s
+with p99 < 20 ms, and for every server the v2 single-image rate within 20% of
+the plain API's (issue 26). Exits with status 1 when a goal is missed or any
+answer is lost, an error or wrong.
 """
 
 import argparse
@@ -50,6 +60,9 @@ import numpy as np
 
 TOLERANCE = 1e-5
 BOUNDARY = "sk-mnist-bench-boundary"
+MODEL_NAME = "mnist"
+PREDICT = "/predict"
+V2_INFER = f"/v2/models/{MODEL_NAME}/infer"
 
 
 def parse_args(argv=None):
@@ -92,8 +105,18 @@ def _csv(X, folder):
         return f.read()
 
 
+def _v2_body(rows):
+    tensor = {
+        "name": "input",
+        "shape": list(rows.shape),
+        "datatype": "UINT8",
+        "data": rows.ravel().tolist(),
+    }
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
 def make_loads(model, X, args, folder):
-    """Each load: a list of (body, headers, offline probabilities)."""
+    """Each load: its path and a list of (body, headers, offline probabilities)."""
     from sk_mnist.images import DigitNormalizer, read_image
 
     proba = model.predict_proba(X)
@@ -120,21 +143,28 @@ def make_loads(model, X, args, folder):
         (*_multipart("batch.csv", _csv(X[w], folder), "text/csv"), proba[w])
         for w in windows
     ]
+    v2_single = [
+        (_v2_body(X[[k]]), json_headers, proba[[k]])
+        for k in (i % len(X) for i in range(args.single))
+    ]
+    v2_batch = [(_v2_body(X[w]), json_headers, proba[w]) for w in windows]
     return {
-        "single JSON": single,
-        "single PNG": png,
-        "batch JSON": batch_json,
-        "batch CSV": batch_csv,
+        "single JSON": (PREDICT, single),
+        "single PNG": (PREDICT, png),
+        "batch JSON": (PREDICT, batch_json),
+        "batch CSV": (PREDICT, batch_csv),
+        "v2 single": (V2_INFER, v2_single),
+        "v2 batch": (V2_INFER, v2_batch),
     }
 
 
-def _client(port, load, results, counter):
+def _client(port, path, load, results, counter):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     while (i := next(counter)) < len(load):
         body, headers, _ = load[i]
         start = time.perf_counter()
         try:
-            connection.request("POST", "/predict", body, headers)
+            connection.request("POST", path, body, headers)
             response = connection.getresponse()
             results[i] = (response.status, response.read(), time.perf_counter() - start)
         except (OSError, http.client.HTTPException) as err:
@@ -144,11 +174,11 @@ def _client(port, load, results, counter):
     connection.close()
 
 
-def run_load(port, load, clients):
+def run_load(port, path, load, clients):
     results = [None] * len(load)
     counter = itertools.count()  # next() on it is atomic under the GIL
     threads = [
-        threading.Thread(target=_client, args=(port, load, results, counter))
+        threading.Thread(target=_client, args=(port, path, load, results, counter))
         for _ in range(clients)
     ]
     start = time.perf_counter()
@@ -159,7 +189,19 @@ def run_load(port, load, clients):
     return results, time.perf_counter() - start
 
 
-def check(load, results):
+def _answer(path, data, classes):
+    """(labels, probabilities) of a /predict or a v2 infer answer."""
+    answer = json.loads(data)
+    if path == PREDICT:
+        got = np.array([p["probabilities"] for p in answer["predictions"]])
+        return [p["label"] for p in answer["predictions"]], got, answer["classes"]
+    outputs = {out["name"]: out for out in answer["outputs"]}
+    probabilities = outputs["probabilities"]
+    got = np.reshape(probabilities["data"], probabilities["shape"])
+    return outputs["label"]["data"], got, classes
+
+
+def check(path, load, results, classes):
     """Counts of lost requests, errors and wrong rows, and the latencies."""
     lost = errors = wrong = 0
     latencies = []
@@ -174,14 +216,11 @@ def check(load, results):
             errors += 1
             first_problem = first_problem or f"status {status}: {data[:200]!r}"
             continue
-        answer = json.loads(data)
-        got = np.array([p["probabilities"] for p in answer["predictions"]])
-        labels = [p["label"] for p in answer["predictions"]]
+        labels, got, classes = _answer(path, data, classes)
         if got.shape != expected.shape:
             wrong += len(expected)
             first_problem = first_problem or f"{got.shape} rows, not {expected.shape}"
             continue
-        classes = answer["classes"]
         bad = (np.abs(got - expected).max(axis=1) > TOLERANCE) | (
             np.array(labels) != np.array(classes)[expected.argmax(axis=1)]
         )
@@ -214,14 +253,15 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def start_server(path):
+def start_server(path, runtime):
     port = _free_port()
     code = (
         "import sys; from sk_mnist.serve import serve; serve(sys.argv[1], "
-        "port=int(sys.argv[2]), log_level='warning', access_log=False)"
+        "port=int(sys.argv[2]), log_level='warning', access_log=False, "
+        f"model_name={MODEL_NAME!r}, runtime=sys.argv[3])"
     )
     server = subprocess.Popen(
-        [sys.executable, "-c", code, path, str(port)],
+        [sys.executable, "-c", code, path, str(port), runtime],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -243,37 +283,42 @@ def start_server(path):
             time.sleep(0.5)
 
 
-def bench_model(path, model, X, args, folder):
-    """Run the loads against a server of `path`; print and return the rows."""
-    loads = make_loads(model, X, args, folder)
-    offline_rows_per_s, single = offline_speed(model, X, args.rows)
-    server, port, health = start_server(path)
+def _row(load, wall, checked):
+    lost, errors, wrong, latencies, problem = checked
+    n_rows = sum(len(expected) for *_, expected in load)
+    percentile = (
+        (lambda q: 1e3 * np.percentile(latencies, q)) if len(latencies) else None
+    )
+    return {
+        "requests": len(load),
+        "rows_per_request": n_rows // max(len(load), 1),
+        "lost": lost,
+        "errors": errors,
+        "wrong": wrong,
+        "requests_per_s": len(load) / wall,
+        "rows_per_s": n_rows / wall,
+        "p50_ms": percentile(50) if percentile else float("nan"),
+        "p99_ms": percentile(99) if percentile else float("nan"),
+        "problem": problem,
+    }
+
+
+def bench_server(path, runtime, loads, clients, classes):
+    """Run every load against a server of `path`; print and return the rows."""
+    server, port, health = start_server(path, runtime)
     table = {}
     try:
-        for name, load in loads.items():
-            results, wall = run_load(port, load, args.clients)
-            lost, errors, wrong, latencies, problem = check(load, results)
-            n_rows = sum(len(expected) for *_, expected in load)
-            table[name] = {
-                "requests": len(load),
-                "rows_per_request": n_rows // max(len(load), 1),
-                "lost": lost,
-                "errors": errors,
-                "wrong": wrong,
-                "requests_per_s": len(load) / wall,
-                "rows_per_s": n_rows / wall,
-                "p50_ms": 1e3 * np.percentile(latencies, 50)
-                if len(latencies)
-                else None,
-                "p99_ms": 1e3 * np.percentile(latencies, 99)
-                if len(latencies)
-                else None,
-                "problem": problem,
-            }
+        for name, (url, load) in loads.items():
+            results, wall = run_load(port, url, load, clients)
+            table[name] = _row(load, wall, check(url, load, results, classes))
     finally:
         server.terminate()
         server.wait(60)
-    print(f"\nmodel {path} (backend {health['backend']}, {health['model_id'][:19]}...)")
+    print(
+        f"\nmodel {os.path.basename(path)} served with --runtime {runtime}: "
+        f"runs on {health['runtime']} (backend {health['backend']}, "
+        f"quantization {health.get('quantization')})"
+    )
     print(
         f"{'load':<12} {'requests':>8} {'rows':>5} {'lost':>5} {'errors':>6} "
         f"{'wrong':>6} {'req/s':>8} {'rows/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
@@ -287,37 +332,41 @@ def bench_model(path, model, X, args, folder):
         )
         if row["problem"]:
             print(f"    first problem: {row['problem']}")
+    return table
+
+
+def print_offline(name, model, X, rows):
+    rows_per_s, single = offline_speed(model, X, rows)
     print(
-        f"offline predict_proba in this process: {offline_rows_per_s:,.0f} rows/s "
-        f"in batches of {args.rows}; one row: p50 "
+        f"offline predict_proba of the {name} in this process: {rows_per_s:,.0f} "
+        f"rows/s in batches of {rows}; one row: p50 "
         f"{1e3 * np.percentile(single, 50):.2f} ms, p99 "
         f"{1e3 * np.percentile(single, 99):.2f} ms"
     )
-    return table, offline_rows_per_s
+    return rows_per_s
 
 
-def verdicts(table, offline_rows_per_s):
-    """(goal, measured, met) for the issue's goals."""
-    single, best_batch = (
-        table["single JSON"],
-        max(table["batch JSON"]["rows_per_s"], table["batch CSV"]["rows_per_s"]),
-    )
+def verdicts(table, offline_rows_per_s, default):
+    """(goal, measured, met) for the issues' goals."""
+    single, v2 = table["single JSON"], table["v2 single"]
+    best_batch = max(table[name]["rows_per_s"] for name in ("batch JSON", "batch CSV"))
     ratio = best_batch / offline_rows_per_s
+    v2_ratio = v2["requests_per_s"] / single["requests_per_s"]
     clean = all(r["lost"] == r["errors"] == r["wrong"] == 0 for r in table.values())
-    return [
-        (
-            "single-image requests/s >= 500",
-            f"{single['requests_per_s']:.0f}",
-            single["requests_per_s"] >= 500,
-        ),
-        (
-            "single-image p99 < 50 ms",
-            f"{single['p99_ms']:.1f} ms",
-            single["p99_ms"] < 50,
-        ),
+    rate, p99 = single["requests_per_s"], single["p99_ms"]
+    goals = [
+        ("single-image requests/s >= 500", f"{rate:.0f}", rate >= 500),
+        ("single-image p99 < 50 ms", f"{p99:.1f} ms", p99 < 50),
         ("batch rows/s near offline (>= 0.5 x)", f"x{ratio:.2f}", ratio >= 0.5),
+        ("v2 single within 20% of the plain API", f"x{v2_ratio:.2f}", v2_ratio >= 0.8),
         ("every answer there, 200 and right", "yes" if clean else "NO", clean),
     ]
+    if default:
+        goals += [
+            ("default runtime: single requests/s >= 1000", f"{rate:.0f}", rate >= 1000),
+            ("default runtime: single p99 < 20 ms", f"{p99:.1f} ms", p99 < 20),
+        ]
+    return goals
 
 
 def _load():
@@ -341,18 +390,31 @@ def main(argv=None):
     ).fit(X_train, y_train)
     failed = False
     with tempfile.TemporaryDirectory(prefix="bench-serve-") as folder:
-        paths = [os.path.join(folder, "model")]
-        save_model(pipe, paths[0])
-        models = [load_model(paths[0])]
+        folder_path = os.path.join(folder, "model")
+        save_model(pipe, folder_path)
+        keras = load_model(folder_path)
+        servers = [(folder_path, "auto", "onnx"), (folder_path, "keras", "keras")]
+        offline = {"keras": keras}
         if args.onnx:
             from sk_mnist.export import export_onnx, load_onnx
 
-            paths.append(os.path.join(folder, "model.onnx"))
-            export_onnx(pipe, paths[1])
-            models.append(load_onnx(paths[1]))
-        for path, model in zip(paths, models, strict=True):
-            table, offline = bench_model(path, model, X_test, args, folder)
-            for goal, measured, met in verdicts(table, offline):
+            onnx_path = os.path.join(folder, "model.onnx")
+            export_onnx(pipe, onnx_path)
+            offline["onnx"] = load_onnx(onnx_path)
+            servers.append((onnx_path, "auto", "onnx"))
+        else:
+            servers[0] = (folder_path, "auto", "keras")
+        speed = {
+            name: print_offline(f"{name} model", model, X_test, args.rows)
+            for name, model in offline.items()
+        }
+        # Every server is checked against the Keras model's probabilities: an
+        # ONNX runtime must agree with it within TOLERANCE.
+        loads = make_loads(keras, X_test, args, folder)
+        for path, runtime, engine in servers:
+            table = bench_server(path, runtime, loads, args.clients, keras.classes_)
+            default = path == folder_path and runtime == "auto"
+            for goal, measured, met in verdicts(table, speed[engine], default):
                 print(f"  {'MET ' if met else 'MISS'} {goal}: {measured}")
                 failed |= not met
     print(f"load average at the end: {_load()} (other processes share the CPUs)")
