@@ -21,7 +21,7 @@ from PIL import Image
 from sk_mnist import make_mnist_pipeline
 from sk_mnist.datasets import save_mnist_csv
 from sk_mnist.serve import _app, _inputs, create_app
-from sk_mnist.serve._server import bind, make_server
+from sk_mnist.serve._server import MAX_HEADER_BYTES, bind, make_server
 
 _JSON = {"content-type": "application/json"}
 
@@ -336,11 +336,17 @@ def test_strict_json_numbers_still_take_the_fast_path():
 
 
 # ------------------------------------------------------------ 2. slow clients
-@pytest.fixture
-def live_server(model):
-    """A real uvicorn server on a free loopback port, in a thread."""
+@pytest.fixture(params=["h11", "httptools"])
+def live_server(model, request):
+    """A real uvicorn server on a free loopback port, in a thread, per parser."""
     app = create_app(model, body_timeout=1.0)
-    server = make_server(app, log_level="warning", access_log=False, header_timeout=1.0)
+    server = make_server(
+        app,
+        log_level="warning",
+        access_log=False,
+        header_timeout=1.0,
+        http=request.param,
+    )
     sock = bind("127.0.0.1", 0)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
@@ -430,8 +436,25 @@ def test_many_slow_clients_do_not_stop_the_server(live_server):
     assert _health(port)[0] == 200
 
 
+def test_headers_past_the_bound_are_refused_and_others_served(live_server):
+    port = live_server
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        try:
+            for k in range(2 * MAX_HEADER_BYTES // 1000):
+                time.sleep(0.005)  # separate reads, as a client dripping them
+                sock.sendall(b"x-filler-%d: %s\r\n" % (k, b"a" * 1000))
+        except OSError:
+            pass  # closed by the server before all was sent
+        data, seconds = _answer_and_close(sock, within=5)
+    assert data.startswith((b"HTTP/1.1 400 ", b"HTTP/1.1 431 ")), data[:80]
+    assert _health(port)[0] == 200
+
+
 def test_timeout_options_are_checked(model):
     with pytest.raises(ValueError, match="body_timeout must be a positive number"):
         create_app(model, body_timeout=0)
     with pytest.raises(ValueError, match="header_timeout must be finite"):
         make_server(create_app(model), header_timeout=float("inf"))
+    with pytest.raises(ValueError, match="http must be one of auto, httptools, h11"):
+        make_server(create_app(model), http="h2")

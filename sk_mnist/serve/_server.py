@@ -23,7 +23,8 @@ DEFAULT_KEEP_ALIVE_TIMEOUT = 5
 DEFAULT_LIMIT_CONCURRENCY = 1000
 #: Connections waiting to be accepted (the listen backlog).
 DEFAULT_BACKLOG = 2048
-#: Largest request line and headers, in bytes (h11's default; beyond: 400).
+#: Largest request line and headers, in bytes (h11's default; beyond: 400 with
+#: h11, 431 with httptools).
 MAX_HEADER_BYTES = 16 * 1024
 _TIMEOUT_BODY = b'{"detail": "request headers not received in time"}'
 _TIMEOUT_ANSWER = (
@@ -42,8 +43,18 @@ def is_loopback(host):
         return False
 
 
-def _header_deadline_protocol(header_timeout):
-    """uvicorn's h11 protocol, closing connections slow to send headers.
+_TOO_LARGE_BODY = b'{"detail": "request headers over %d bytes"}' % MAX_HEADER_BYTES
+_TOO_LARGE_ANSWER = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: application/json\r\ncontent-length: %d\r\n"
+    b"connection: close\r\n\r\n%s"
+) % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
+#: HTTP/1.1 parsers ``make_server`` can use; "auto" takes httptools if installed.
+HTTP_PARSERS = ("auto", "httptools", "h11")
+
+
+class _HeaderDeadlineMixin:
+    """Close a connection whose request headers are not all in in time.
 
     uvicorn times out idle keep-alive connections, but not a connection that
     sends nothing, or half its headers, and stops: each holds a file
@@ -51,33 +62,47 @@ def _header_deadline_protocol(header_timeout):
     in `header_timeout` seconds after it opened (or after its previous answer
     was sent and more bytes came) gets 408 and is closed.
     """
+
+    header_timeout = DEFAULT_HEADER_TIMEOUT
+    _deadline = None
+
+    def _arm(self):
+        if self._deadline is None:
+            self._deadline = self.loop.call_later(self.header_timeout, self._expire)
+
+    def _disarm(self):
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _close_with(self, answer):
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(answer)
+            self.transport.close()
+
+    def _expire(self):
+        self._deadline = None
+        if self._waiting_for_headers():
+            self._close_with(_TIMEOUT_ANSWER)
+
+    def connection_made(self, transport):
+        super().connection_made(transport)
+        self._arm()
+
+    def connection_lost(self, exc):
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def _h11_protocol():
+    """uvicorn's h11 protocol with the header deadline (h11 bounds their size)."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    class HeaderDeadline(H11Protocol):
-        _deadline = None
-
+    class H11HeaderDeadline(_HeaderDeadlineMixin, H11Protocol):
         def _waiting_for_headers(self):
             return self.conn.their_state is h11.IDLE
-
-        def _arm(self):
-            if self._deadline is None:
-                self._deadline = self.loop.call_later(header_timeout, self._expire)
-
-        def _disarm(self):
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
-
-        def _expire(self):
-            self._deadline = None
-            if self._waiting_for_headers() and not self.transport.is_closing():
-                self.transport.write(_TIMEOUT_ANSWER)
-                self.transport.close()
-
-        def connection_made(self, transport):
-            super().connection_made(transport)
-            self._arm()
 
         def data_received(self, data):
             super().data_received(data)
@@ -86,11 +111,62 @@ def _header_deadline_protocol(header_timeout):
             else:
                 self._disarm()
 
-        def connection_lost(self, exc):
-            self._disarm()
-            super().connection_lost(exc)
+    return H11HeaderDeadline
 
-    return HeaderDeadline
+
+def _httptools_protocol():
+    """uvicorn's httptools protocol with the header deadline and size bound.
+
+    httptools (llhttp) keeps any amount of header bytes, so a request whose
+    headers go on past ``MAX_HEADER_BYTES`` (counted from the read after the
+    one that began the request) gets 431 and is closed.
+    """
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class HttpToolsHeaderDeadline(_HeaderDeadlineMixin, HttpToolsProtocol):
+        _in_headers = True  # from the connection's opening or a request's start
+        _header_bytes = 0
+        _began_in_this_read = False
+
+        def _waiting_for_headers(self):
+            return self._in_headers
+
+        def on_message_begin(self):
+            super().on_message_begin()
+            self._in_headers, self._header_bytes = True, 0
+            self._began_in_this_read = True
+            self._arm()
+
+        def on_headers_complete(self):
+            self._in_headers = False
+            self._disarm()
+            super().on_headers_complete()
+
+        def data_received(self, data):
+            self._began_in_this_read = False
+            super().data_received(data)
+            if not self._in_headers or self._began_in_this_read:
+                return
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
+                self._close_with(_TOO_LARGE_ANSWER)
+
+    return HttpToolsHeaderDeadline
+
+
+def _header_deadline_protocol(header_timeout, http="auto"):
+    """uvicorn's HTTP protocol class for `http`, closing slow or huge headers."""
+    if http not in HTTP_PARSERS:
+        raise ValueError(f"http must be one of {', '.join(HTTP_PARSERS)}, not {http!r}")
+    if http == "auto":
+        try:
+            import httptools  # noqa: F401
+        except ImportError:
+            http = "h11"
+        else:
+            http = "httptools"
+    base = _httptools_protocol() if http == "httptools" else _h11_protocol()
+    return type(base.__name__, (base,), {"header_timeout": header_timeout})
 
 
 def make_server(
@@ -102,8 +178,12 @@ def make_server(
     keep_alive_timeout=DEFAULT_KEEP_ALIVE_TIMEOUT,
     limit_concurrency=DEFAULT_LIMIT_CONCURRENCY,
     backlog=DEFAULT_BACKLOG,
+    http="auto",
 ):
     """The uvicorn server of `app`, with the limits on slow or many clients.
+
+    `http` picks the HTTP/1.1 parser: httptools (uvicorn's fast one) when it
+    is installed, else h11; both get the same header deadline and size bound.
 
     Run it with ``server.run(sockets=[bind(host, port)])``; stop it with
     ``server.should_exit = True``.
@@ -116,7 +196,7 @@ def make_server(
     backlog = _check_positive(backlog, "backlog")
     config = uvicorn.Config(
         app,
-        http=_header_deadline_protocol(header_timeout),
+        http=_header_deadline_protocol(header_timeout, http),
         log_level=log_level,
         access_log=access_log,
         server_header=False,
