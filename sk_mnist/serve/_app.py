@@ -17,6 +17,7 @@ from .. import __version__
 from ._inputs import (
     ACCEPTED,
     CSV_TYPES,
+    INLINE_ROWS,
     JSON_TYPES,
     MULTIPART_TYPE,
     RequestError,
@@ -41,8 +42,6 @@ DEFAULT_MAX_ROWS = 10_000
 DEFAULT_MAX_IMAGE_PIXELS = 16_000_000
 #: Seconds a client has to send the whole body once its headers are in (408).
 DEFAULT_BODY_TIMEOUT = 10.0
-# Answers of more rows than this are written in a thread too.
-_INLINE_ROWS = 64
 _PAGE_FILES = {
     "index.html": "text/html; charset=utf-8",
     "app.js": "text/javascript; charset=utf-8",
@@ -207,7 +206,7 @@ async def predict(request: Request):
     served = state.served
     X, extras = await _parse_body(request, served, state.limits, state.normalizer)
     proba = await served.predict_proba(X)
-    if len(proba) <= _INLINE_ROWS:
+    if len(proba) <= INLINE_ROWS:
         return _answer(served, proba, extras)
     return await run_in_threadpool(_answer, served, proba, extras)
 

@@ -22,6 +22,8 @@ import pandas as pd
 JSON_TYPES = frozenset({"application/json"})
 CSV_TYPES = frozenset({"text/csv", "application/csv", "application/vnd.ms-excel"})
 MULTIPART_TYPE = "multipart/form-data"
+#: Answers of more rows than this are written in a worker thread, not inline.
+INLINE_ROWS = 64
 _CSV_SUFFIXES = (".csv", ".csv.gz")
 _GZIP_MAGIC = b"\x1f\x8b"
 # A Kaggle CSV row is at most 4 characters per value ("255,") for the label and

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
-from ._inputs import RequestError, check_grey_levels
+from ._inputs import INLINE_ROWS, RequestError, check_grey_levels
 
 #: The input's name in the model metadata.
 INPUT_NAME = "input"
@@ -337,9 +337,12 @@ async def infer(request: Request, model_name: str, version: str | None = None):
             request.app.state.limits["max_rows"],
         )
         proba = await served.predict_proba(X)
-        content, headers = await run_in_threadpool(
-            infer_answer, served, name, infer_request, proba
-        )
+        if len(proba) <= INLINE_ROWS:
+            content, headers = infer_answer(served, name, infer_request, proba)
+        else:
+            content, headers = await run_in_threadpool(
+                infer_answer, served, name, infer_request, proba
+            )
     except V2Error as err:
         return _error(err)
     return Response(content, media_type="application/json", headers=headers)
