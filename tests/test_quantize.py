@@ -18,6 +18,21 @@ from sk_mnist.export import ALLOWED_OPS, QUANTIZATION_KEY, export_onnx, load_onn
 TINY = {"hidden_layer_sizes": (64,), "epochs": 2, "batch_size": 128}
 
 
+def assert_labels_agree(int8_proba, fp32_proba):
+    """int8 moves probabilities a little, so only close calls may flip.
+
+    The tiny test network leaves ~7% of the test digits with a top-two
+    margin under 0.1; how many of those flip depends on the CPU's int8
+    kernels (0.987 agreement on one machine, 0.99+ on another).
+    """
+    top2 = np.sort(fp32_proba, axis=1)[:, -2:]
+    clear = top2[:, 1] - top2[:, 0] > 0.2
+    same = int8_proba.argmax(axis=1) == fp32_proba.argmax(axis=1)
+    assert np.abs(int8_proba - fp32_proba).max() < 0.1
+    assert same[clear].all() and clear.mean() > 0.8
+    assert same.mean() >= 0.97
+
+
 @pytest.fixture(scope="module")
 def pipe(sample):
     (X, y), _ = sample
@@ -38,7 +53,7 @@ def test_int8_file_loads_and_predicts_as_float32(files, pipe, sample):
     assert len(X_test) == 1000
     labels = int8.predict(X_test)
     assert labels.dtype == pipe.classes_.dtype
-    assert np.mean(labels == fp32.predict(X_test)) >= 0.99
+    assert_labels_agree(int8.predict_proba(X_test), fp32.predict_proba(X_test))
     assert abs(int8.score(X_test, y_test) - fp32.score(X_test, y_test)) <= 0.01
     assert fp32.score(X_test, y_test) > 0.8  # a model worth comparing
     proba = int8.predict_proba(X_test)
@@ -119,7 +134,7 @@ def test_cli_quantize_int8_writes_an_int8_file(
     assert "(int8 weights)" in capsys.readouterr().out
     clf = load_onnx(output)
     assert clf.metadata_["quantization"] == "int8"
-    assert np.mean(clf.predict(X_test) == pipe.predict(X_test)) >= 0.99
+    assert_labels_agree(clf.predict_proba(X_test), pipe.predict_proba(X_test))
 
 
 def test_cli_bad_quantize_is_one_line_exit_2(pipe, tmp_path, monkeypatch, capsys):
