@@ -41,6 +41,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 from .._files import remove_made_folders, topmost_missing
+from .._messages import say
 from ._download import (
     Failed,
     FetchError,
@@ -49,7 +50,6 @@ from ._download import (
     download_source,
     kaggle_ready,
     remove_files,
-    say,
 )
 from ._readers import load_idx, load_mnist_csv
 from ._sources import DATASETS
