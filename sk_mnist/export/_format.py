@@ -20,7 +20,7 @@ MAX_PIXEL = 255
 ALLOWED_OPS = {
     "": frozenset(
         {
-            # export.py and skl2onnx
+            # sk-mnist's converters and skl2onnx
             "Add",
             "ArgMax",
             "Cast",
