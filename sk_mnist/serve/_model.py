@@ -51,10 +51,10 @@ def check_model_file(path):
     """Refuse early what :func:`load_model_file` refuses without loading.
 
     A missing path, a file that is neither a model folder nor ``.onnx``, a
-    folder without a valid ``sk_mnist.json`` and an ONNX file that
-    :func:`~sk_mnist.export.load_onnx` refuses raise here, in one line, so
-    that a server never starts on them. The checksums, the network and the
-    onnxruntime session are left to the load.
+    folder without a valid ``sk_mnist.json``, an ONNX file that
+    :func:`~sk_mnist.export.load_onnx` refuses and a missing onnxruntime
+    raise here, in one line, so that a server never starts on them. The
+    checksums, the network and the onnxruntime session are left to the load.
     """
     path, is_folder = _model_path(path)
     if is_folder:
@@ -62,8 +62,10 @@ def check_model_file(path):
 
         _read_description(_model_files(path)[0])
     else:
+        from ..export._format import require
         from ..export._predictor import read_onnx_file
 
+        require("onnxruntime")
         read_onnx_file(path)
 
 
