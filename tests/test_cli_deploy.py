@@ -146,12 +146,12 @@ def test_export_without_the_onnx_extra_says_what_to_install(
 
 
 def test_a_failed_export_leaves_nothing(model_dir, tmp_path, capsys, monkeypatch):
-    from sk_mnist import export
+    from sk_mnist.export import _writer
 
     def fail(model):
         raise ValueError("Cannot export layer 'x': it has no ONNX mapping.")
 
-    monkeypatch.setattr(export, "to_onnx", fail)
+    monkeypatch.setattr(_writer, "to_onnx", fail)
     output = tmp_path / "a" / "b" / "m.onnx"
     assert main(["export", "--model", str(model_dir), "--output", str(output)]) == 2
     assert _error_line(capsys) == (

@@ -136,9 +136,9 @@ def test_evaluate_on_a_full_disk_names_the_metrics_file(
 def test_export_on_a_full_disk_names_the_onnx_file(
     model_dir, tmp_path, monkeypatch, capsys
 ):
-    import sk_mnist.export
+    from sk_mnist.export import _writer
 
-    monkeypatch.setattr(sk_mnist.export.os, "fsync", _disk_full)
+    monkeypatch.setattr(_writer.os, "fsync", _disk_full)
     output = tmp_path / "out" / "model.onnx"
     assert main(["export", "--model", str(model_dir), "--output", str(output)]) == 2
     assert _error_line(capsys) == f"error: {output}: {NO_SPACE}"

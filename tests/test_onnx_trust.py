@@ -14,8 +14,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from sk_mnist import DenseMLPClassifier, make_mnist_pipeline
-from sk_mnist import _onnx_predictor as predictor
-from sk_mnist.export import load_onnx, to_onnx
+from sk_mnist.export import _graph_check, _predictor, load_onnx, to_onnx
 
 TINY = {"hidden_layer_sizes": (8,), "epochs": 1, "random_state": 0}
 SECRET = b"the notes beside the model: do not serve these bytes!\n" * 4
@@ -240,7 +239,7 @@ def test_huge_declared_dims_are_refused_before_allocating(model, tmp_path):
 
 def test_a_file_over_the_size_limit_is_refused(model, tmp_path, monkeypatch):
     path = _write(_copy(model), tmp_path / "m.onnx")
-    monkeypatch.setattr(predictor, "MAX_ONNX_BYTES", path.stat().st_size - 1)
+    monkeypatch.setattr(_predictor, "MAX_ONNX_BYTES", path.stat().st_size - 1)
     _refused(path, "bytes")
 
 
@@ -353,9 +352,9 @@ def test_a_reshape_to_a_computed_shape_is_refused(model, tmp_path):
 
 
 def test_an_allowed_op_without_a_shape_rule_is_refused(model, tmp_path, monkeypatch):
-    allowed = dict(predictor.ALLOWED_OPS)
+    allowed = dict(_graph_check.ALLOWED_OPS)
     allowed[""] = allowed[""] | {"Transpose"}
-    monkeypatch.setattr(predictor, "ALLOWED_OPS", allowed)
+    monkeypatch.setattr(_graph_check, "ALLOWED_OPS", allowed)
     crafted = _with_node(model, helper.make_node("Transpose", ["X"], ["t"]))
     _refused(
         _write(_with_output(crafted, "t"), tmp_path / "m.onnx"),
@@ -415,7 +414,7 @@ def test_what_skl2onnx_writes_still_loads(
 ):
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from sk_mnist._skl2onnx import to_onnx_model
+    from sk_mnist.export._conversion import to_onnx_model
 
     pipe = skl2onnx_pipelines[name]
     X = digits[0].astype(np.float32)

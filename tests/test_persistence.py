@@ -455,9 +455,11 @@ def _rewrite_config(saved, edit):
 
 def _skip_archive_checks(monkeypatch):
     """Let Keras see the archive, to test its own refusals behind ours."""
-    import sk_mnist._keras_archive
+    import sk_mnist.persistence._keras_archive
 
-    monkeypatch.setattr(sk_mnist._keras_archive, "check_keras_archive", _nothing)
+    monkeypatch.setattr(
+        sk_mnist.persistence._keras_archive, "check_keras_archive", _nothing
+    )
 
 
 def _nothing(*args, **kwargs):

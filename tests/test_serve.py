@@ -208,12 +208,12 @@ def test_string_labels_come_back_as_strings(sample):
     pipe = make_mnist_pipeline(
         hidden_layer_sizes=(8,), epochs=1, batch_size=256, random_state=0
     ).fit(X[:1000], names[:1000])
-    client = TestClient(create_app(pipe))
-    answer = client.post("/predict", json={"instances": X_test[:5].tolist()}).json()
-    assert answer["classes"] == ["four", "one", "three", "two", "zero"]
-    assert [p["label"] for p in answer["predictions"]] == pipe.predict(
-        X_test[:5]
-    ).tolist()
+    with TestClient(create_app(pipe)) as client:
+        answer = client.post("/predict", json={"instances": X_test[:5].tolist()}).json()
+        assert answer["classes"] == ["four", "one", "three", "two", "zero"]
+        assert [p["label"] for p in answer["predictions"]] == pipe.predict(
+            X_test[:5]
+        ).tolist()
 
 
 def _instances(rows):
@@ -442,51 +442,58 @@ def test_multipart_without_files_or_boundary(client, X_test):
 
 def test_limits_on_body_size_and_rows(model, X_test, tmp_path):
     app = create_app(model, max_body_bytes=20_000, max_rows=3)
-    client = TestClient(app)
-    limits = client.get("/health").json()["limits"]
-    assert limits["max_body_bytes"] == 20_000 and limits["max_rows"] == 3
-    big = _instances(X_test[:3].tolist() + [[0] * 784] * 10)
-    response = client.post("/predict", content=big, headers={"content-type": _JSON})
-    assert response.status_code == 413
-    assert response.json()["detail"] == (
-        f"request body of {len(big)} bytes is over the limit of 20000"
-    )
+    with TestClient(app) as client:
+        limits = client.get("/health").json()["limits"]
+        assert limits["max_body_bytes"] == 20_000 and limits["max_rows"] == 3
+        big = _instances(X_test[:3].tolist() + [[0] * 784] * 10)
+        response = client.post("/predict", content=big, headers={"content-type": _JSON})
+        assert response.status_code == 413
+        assert response.json()["detail"] == (
+            f"request body of {len(big)} bytes is over the limit of 20000"
+        )
 
-    def chunks():  # no Content-Length: counted while read
-        for _ in range(30):
-            yield b" " * 1000
+        def chunks():  # no Content-Length: counted while read
+            for _ in range(30):
+                yield b" " * 1000
 
-    chunked = client.post("/predict", content=chunks(), headers={"content-type": _JSON})
-    assert chunked.status_code == 413
-    assert chunked.json()["detail"] == "request body is over the limit of 20000 bytes"
-    four = {"instances": X_test[:4].tolist()}
-    response = client.post("/predict", json=four)
-    assert response.status_code == 413
-    assert response.json()["detail"] == (
-        '"instances" holds 4 rows; the limit is 3 per request'
-    )
-    csv = client.post(
-        "/predict", files={"file": ("four.csv", _csv(X_test[:4], tmp_path=tmp_path))}
-    )
-    assert csv.status_code == 413 and "four.csv holds 4 rows" in csv.json()["detail"]
-    images = [
-        ("file", (f"{k}.png", _png(X_test[k], 28), "image/png")) for k in range(4)
-    ]
-    many = client.post("/predict", files=images)
-    assert many.status_code == 413
-    assert many.json()["detail"] == "the form holds 4 images; the limit is 3"
-    # a gzip CSV that decompresses past what 3 rows can take
-    bomb = gzip.compress(b"0," * 2_000_000)
-    assert len(bomb) < 20_000
-    response = client.post(
-        "/predict", content=bomb, headers={"content-type": "text/csv"}
-    )
-    assert (
-        response.status_code == 413
-        and "decompresses to over" in response.json()["detail"]
-    )
-    ok = client.post("/predict", json={"instances": X_test[:3].tolist()})
-    assert ok.status_code == 200
+        chunked = client.post(
+            "/predict", content=chunks(), headers={"content-type": _JSON}
+        )
+        assert chunked.status_code == 413
+        assert (
+            chunked.json()["detail"] == "request body is over the limit of 20000 bytes"
+        )
+        four = {"instances": X_test[:4].tolist()}
+        response = client.post("/predict", json=four)
+        assert response.status_code == 413
+        assert response.json()["detail"] == (
+            '"instances" holds 4 rows; the limit is 3 per request'
+        )
+        csv = client.post(
+            "/predict",
+            files={"file": ("four.csv", _csv(X_test[:4], tmp_path=tmp_path))},
+        )
+        assert (
+            csv.status_code == 413 and "four.csv holds 4 rows" in csv.json()["detail"]
+        )
+        images = [
+            ("file", (f"{k}.png", _png(X_test[k], 28), "image/png")) for k in range(4)
+        ]
+        many = client.post("/predict", files=images)
+        assert many.status_code == 413
+        assert many.json()["detail"] == "the form holds 4 images; the limit is 3"
+        # a gzip CSV that decompresses past what 3 rows can take
+        bomb = gzip.compress(b"0," * 2_000_000)
+        assert len(bomb) < 20_000
+        response = client.post(
+            "/predict", content=bomb, headers={"content-type": "text/csv"}
+        )
+        assert (
+            response.status_code == 413
+            and "decompresses to over" in response.json()["detail"]
+        )
+        ok = client.post("/predict", json={"instances": X_test[:3].tolist()})
+        assert ok.status_code == 200
 
 
 def test_unknown_paths_and_methods_get_json(client):
@@ -583,7 +590,10 @@ def test_concurrent_requests_all_get_their_own_answer(model, X_test):
 
     async def run():
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+        async with (
+            app.router.lifespan_context(app),  # httpx does not run it
+            httpx.AsyncClient(transport=transport, base_url="http://t") as http,
+        ):
             requests = [
                 http.post(
                     "/predict", json={"instances": X_test[k : k + 1 + k % 4].tolist()}
@@ -593,7 +603,7 @@ def test_concurrent_requests_all_get_their_own_answer(model, X_test):
             return await asyncio.gather(*requests)
 
     answers = asyncio.run(run())
-    app.state.served.close()
+    assert app.state.served is None  # the lifespan stopped its thread
     for k, response in enumerate(answers):
         assert response.status_code == 200
         _check_answer(response.json(), model, X_test[k : k + 1 + k % 4], atol=1e-5)
@@ -606,27 +616,34 @@ def _sha256(path):
 def test_model_files_are_loaded_safely_and_identified(model, X_test, tmp_path):
     folder = tmp_path / "model"
     save_model(model, folder)
-    client = TestClient(create_app(folder))
-    health = client.get("/health").json()
-    assert health["model_id"] == _sha256(folder / "sk_mnist.json")
-    assert health["model_version"] == f"{__version__}+{health['model_id'][7:19]}"
-    answer = client.post("/predict", json={"instances": X_test[:10].tolist()}).json()
-    _check_answer(answer, model, X_test[:10])
+    with TestClient(create_app(folder)) as client:
+        health = client.get("/health").json()
+        assert health["model_id"] == _sha256(folder / "sk_mnist.json")
+        assert health["model_version"] == f"{__version__}+{health['model_id'][7:19]}"
+        answer = client.post(
+            "/predict", json={"instances": X_test[:10].tolist()}
+        ).json()
+        _check_answer(answer, model, X_test[:10])
 
-    onnx_path = tmp_path / "model.onnx"
-    export_onnx(model, onnx_path)
-    client = TestClient(create_app(str(onnx_path)))
-    health = client.get("/health").json()
-    assert (
-        health["backend"] == "onnxruntime" and health["model_type"] == "OnnxClassifier"
-    )
-    assert health["model_id"] == _sha256(onnx_path)
-    answer = client.post("/predict", json={"instances": X_test[:10].tolist()}).json()
-    _check_answer(answer, model, X_test[:10], atol=1e-5)
-    image = client.post("/predict", files={"file": ("d.png", _png(X_test[0]))}).json()
-    assert image["predictions"][0]["label"] == int(
-        np.argmax(_offline(model, _png(X_test[0]))[1])
-    )
+        onnx_path = tmp_path / "model.onnx"
+        export_onnx(model, onnx_path)
+        with TestClient(create_app(str(onnx_path))) as client:
+            health = client.get("/health").json()
+            assert (
+                health["backend"] == "onnxruntime"
+                and health["model_type"] == "OnnxClassifier"
+            )
+            assert health["model_id"] == _sha256(onnx_path)
+            answer = client.post(
+                "/predict", json={"instances": X_test[:10].tolist()}
+            ).json()
+            _check_answer(answer, model, X_test[:10], atol=1e-5)
+            image = client.post(
+                "/predict", files={"file": ("d.png", _png(X_test[0]))}
+            ).json()
+            assert image["predictions"][0]["label"] == int(
+                np.argmax(_offline(model, _png(X_test[0]))[1])
+            )
 
 
 def test_bad_model_paths_and_options(model, tmp_path):

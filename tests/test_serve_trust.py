@@ -164,26 +164,26 @@ def test_every_body_is_decoded_off_the_event_loop(model, X_test, tmp_path, monke
     for name in ("rows_from_json", "rows_from_csv", "rows_from_images"):
         _spy(monkeypatch, _app, name, calls)
     _spy(monkeypatch, MultipartParser, "write", calls)
-    client = TestClient(create_app(model))
-    png, csv = _png(X_test[0]), _csv_bytes(X_test[:2], tmp_path)
-    requests = [
-        {"json": {"instances": X_test[:1].tolist()}},  # 3 kB: small bodies too
-        {"content": csv, "headers": {"content-type": "text/csv"}},
-        {"content": gzip.compress(csv), "headers": {"content-type": "text/csv"}},
-        {"content": png, "headers": {"content-type": "image/png"}},
-        {"files": {"file": ("d.png", png, "image/png")}},
-    ]
-    for request in requests:
-        response = client.post("/predict", **request)
-        assert response.status_code == 200, response.text
-    assert {name for _, name in calls} == {
-        "rows_from_json",
-        "rows_from_csv",
-        "rows_from_images",
-        "write",
-    }
-    assert [call for call in calls if call[0] == "event loop"] == []
-    _good(client, model, X_test)
+    with TestClient(create_app(model)) as client:
+        png, csv = _png(X_test[0]), _csv_bytes(X_test[:2], tmp_path)
+        requests = [
+            {"json": {"instances": X_test[:1].tolist()}},  # 3 kB: small bodies too
+            {"content": csv, "headers": {"content-type": "text/csv"}},
+            {"content": gzip.compress(csv), "headers": {"content-type": "text/csv"}},
+            {"content": png, "headers": {"content-type": "image/png"}},
+            {"files": {"file": ("d.png", png, "image/png")}},
+        ]
+        for request in requests:
+            response = client.post("/predict", **request)
+            assert response.status_code == 200, response.text
+        assert {name for _, name in calls} == {
+            "rows_from_json",
+            "rows_from_csv",
+            "rows_from_images",
+            "write",
+        }
+        assert [call for call in calls if call[0] == "event loop"] == []
+        _good(client, model, X_test)
 
 
 def test_a_form_of_too_many_files_is_refused_without_parsing_it_all(
@@ -235,25 +235,26 @@ def test_image_bombs_are_refused_from_their_header(client, model, X_test):
 
 
 def test_image_pixels_are_bounded_per_image_and_per_request(model, X_test):
-    client = TestClient(create_app(model, max_image_pixels=1000))
-    big = client.post(
-        "/predict", files={"file": ("big.png", _png(X_test[0], 40), "image/png")}
-    )
-    assert big.status_code == 413 and "big.png: refused" in _detail(big)
-    # 30 x 30 = 900 pixels each: four fit in 4 x 1000, the fifth does not
-    images = [
-        ("file", (f"{k}.png", _png(X_test[k], 30), "image/png")) for k in range(5)
-    ]
-    four = client.post("/predict", files=images[:4])
-    assert four.status_code == 200, four.text
-    five = client.post("/predict", files=images)
-    assert five.status_code == 413
-    assert _detail(five) == (
-        "4.png: the images hold over 4,000 pixels in all; that is the limit per request"
-    )
-    with pytest.raises(ValueError, match="max_image_pixels must be a positive"):
-        create_app(model, max_image_pixels=0)
-    _good(client, model, X_test)
+    with TestClient(create_app(model, max_image_pixels=1000)) as client:
+        big = client.post(
+            "/predict", files={"file": ("big.png", _png(X_test[0], 40), "image/png")}
+        )
+        assert big.status_code == 413 and "big.png: refused" in _detail(big)
+        # 30 x 30 = 900 pixels each: four fit in 4 x 1000, the fifth does not
+        images = [
+            ("file", (f"{k}.png", _png(X_test[k], 30), "image/png")) for k in range(5)
+        ]
+        four = client.post("/predict", files=images[:4])
+        assert four.status_code == 200, four.text
+        five = client.post("/predict", files=images)
+        assert five.status_code == 413
+        assert _detail(five) == (
+            "4.png: the images hold over 4,000 pixels in all; that is the limit "
+            "per request"
+        )
+        with pytest.raises(ValueError, match="max_image_pixels must be a positive"):
+            create_app(model, max_image_pixels=0)
+        _good(client, model, X_test)
 
 
 # ------------------------------------------------ 4. and 5. strict JSON bodies

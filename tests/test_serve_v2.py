@@ -289,9 +289,11 @@ def test_a_saved_folder_runs_on_onnx_in_memory_unless_told(saved, models, sample
 
 
 def test_runtime_onnx_and_bad_values(models, saved):
-    web = TestClient(create_app(models["str"], runtime="onnx", model_name="words"))
-    assert web.get("/health").json()["backend"] == "onnxruntime"
-    assert web.get("/v2/models/words/ready").json() == {"name": "words", "ready": True}
+    app = create_app(models["str"], runtime="onnx", model_name="words")
+    with TestClient(app) as web:
+        assert web.get("/health").json()["backend"] == "onnxruntime"
+        ready = web.get("/v2/models/words/ready").json()
+        assert ready == {"name": "words", "ready": True}
     with pytest.raises(
         ValueError, match="runtime must be one of 'auto', 'keras', 'onnx'"
     ):

@@ -28,11 +28,11 @@ from sk_mnist import (
     PixelScaler,
     make_mnist_pipeline,
 )
-from sk_mnist._skl2onnx import (
+from sk_mnist.export._conversion import to_onnx_model
+from sk_mnist.export._converters import (
     OP_TYPES,
     OnnxConversionError,
     register_converters,
-    to_onnx_model,
 )
 from sk_mnist.model import ACTIVATIONS
 
@@ -297,7 +297,7 @@ def test_an_unfitted_step_is_named(digits):
 
 # ---------------------------------------------------------- registration
 def test_importing_the_module_does_not_import_skl2onnx():
-    code = "import sys, sk_mnist._skl2onnx\nprint('skl2onnx' in sys.modules)\n"
+    code = "import sys, sk_mnist.export._converters\nprint('skl2onnx' in sys.modules)\n"
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300
     )
@@ -364,7 +364,7 @@ _JAX_SCRIPT = """
 import json, keras, numpy as np, onnxruntime as ort, skl2onnx
 from sklearn.datasets import load_digits
 from sk_mnist import make_mnist_pipeline
-from sk_mnist._skl2onnx import register_converters
+from sk_mnist.export._converters import register_converters
 
 register_converters()
 X, y = load_digits(return_X_y=True)

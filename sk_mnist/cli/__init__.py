@@ -13,10 +13,11 @@ The public names are :func:`main` (the console script) and
 
 * ``_main`` - ``main``: parsing (of the subcommand named only), dispatch
   to the subcommand, exit status;
-* ``_parser`` - ``build_parser``, one function per subcommand;
+* ``_parser`` - ``build_parser``, wired from the subcommands' parsers;
 * ``_options`` - argument types and the options several subcommands share;
 * ``_train``, ``_evaluate`` (evaluate and predict), ``_deploy`` (export and
-  serve), ``_search``, ``_download`` - the subcommands;
+  serve), ``_search``, ``_download`` - the subcommands, each with its
+  parser;
 * ``_data`` - reading ``--train``/``--test``/``--dataset``/``--data``;
 * ``_images`` - which of those paths are images, and reading them;
 * ``_report`` - metrics, versions and progress lines;

@@ -6,7 +6,9 @@
 file or nothing yet. ``serve`` runs :func:`~sk_mnist.serve.serve` on a model
 folder or an ``.onnx`` file until Ctrl-C or SIGTERM, which stop it after
 the requests in flight are answered, with exit status 0: stopping is how a
-server ends. Each needs its extra; without it, the line says which.
+server ends. Each needs its extra; without it, the line says which. The
+defaults ``serve --help`` shows are read from :func:`~sk_mnist.serve.serve`,
+so they cannot drift from what the server uses.
 """
 
 import errno
@@ -15,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from . import _options as opt
 from ._errors import Terminated, UsageError, running_network
 from ._outputs import atomic_file, check_output_file
 
@@ -43,6 +46,44 @@ def _size(n_bytes):
     return f"{n_bytes / 1_000_000:.1f} MB"
 
 
+EXPORT_EXAMPLES = """\
+examples:
+  sk-mnist export --model sk-mnist-run/model --output mnist.onnx
+  sk-mnist export --model run/model --output mnist.int8.onnx --quantize int8
+  sk-mnist serve --model mnist.onnx   # then serve it on onnxruntime
+"""
+
+
+def add_export_parser(sub):
+    """Add ``export`` to the subparsers ``sub``."""
+    export = opt.subcommand(
+        sub,
+        "export",
+        "write a saved model as an ONNX file",
+        "Write a model folder saved by 'sk-mnist train' as one ONNX file: "
+        "grey levels in, label and class probabilities out, for any ONNX "
+        "runtime, without Python or Keras. Needs the onnx extra: pip install "
+        '"sk-mnist[onnx]".',
+        EXPORT_EXAMPLES,
+    )
+    opt.add_model(export)
+    export.add_argument(
+        "--output",
+        metavar="ONNX",
+        type=opt.onnx_file,
+        required=True,
+        help="the .onnx file to write (replaced if it exists; not inside --model)",
+    )
+    export.add_argument(
+        "--quantize",
+        choices=("int8",),
+        default=None,
+        help="quantise the weights of the Dense layers to int8 with "
+        "onnxruntime (a file a quarter of the size, faster on most CPUs, "
+        "nearly always the same labels; default: float32 weights)",
+    )
+
+
 def cmd_export(args):
     """Write a saved model folder as one ONNX file."""
     from ._evaluate import load_saved_model
@@ -67,6 +108,15 @@ def cmd_export(args):
 
 
 # ------------------------------------------------------------------- serve
+SERVE_EXAMPLES = """\
+examples:
+  sk-mnist serve --model sk-mnist-run/model   # http://127.0.0.1:8000/
+  sk-mnist serve --model mnist.onnx --port 8080
+  sk-mnist serve --model run1/model --host 0.0.0.0 --max-rows 1000
+  curl -F file=@seven.png http://127.0.0.1:8000/predict
+"""
+
+
 def serve_defaults():
     """``serve``'s keyword defaults and uvicorn's log levels, or None without
     the ``serve`` extra (then ``sk-mnist serve`` says what to install)."""
@@ -92,6 +142,103 @@ def _listen_problem(err):
     if err.errno == errno.EADDRINUSE:
         return f"{message}; another program listens there: choose another --port"
     return f"{message}; check --host (an address of this machine) and --port"
+
+
+def add_serve_parser(sub):
+    """Add ``serve`` to the subparsers ``sub``; its defaults are ``serve``'s."""
+    found = serve_defaults()
+    defaults, levels = found if found else ({}, None)
+
+    def default(name):
+        return f" (default: {defaults[name]})" if name in defaults else ""
+
+    serve = opt.subcommand(
+        sub,
+        "serve",
+        "serve a model over HTTP: a JSON, CSV and image API and a drawing page",
+        "Serve a saved model folder or an .onnx file over HTTP until Ctrl-C "
+        "or SIGTERM: POST /predict (JSON rows, CSV, image files), GET /health, "
+        "and at / a page to draw a digit on. Needs the serve extra: pip "
+        'install "sk-mnist[serve]" (an .onnx file: "sk-mnist[serve,onnx]").',
+        SERVE_EXAMPLES,
+    )
+    opt.add_model(
+        serve,
+        "model folder written by 'sk-mnist train', or an .onnx file",
+        metavar="PATH",
+    )
+    serve.add_argument(
+        "--host",
+        metavar="ADDRESS",
+        help="address to listen on; one that is not a loopback address "
+        f"exposes the model, without authentication{default('host')}",
+    )
+    serve.add_argument(
+        "--port",
+        type=opt.port,
+        metavar="N",
+        help=f"TCP port; 0 picks a free one{default('port')}",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"largest request body accepted{default('max_body_bytes')}",
+    )
+    serve.add_argument(
+        "--max-rows",
+        type=opt.positive_int,
+        metavar="N",
+        help=f"most rows or images in one request{default('max_rows')}",
+    )
+    serve.add_argument(
+        "--max-image-pixels",
+        type=opt.positive_int,
+        metavar="N",
+        help="most pixels (width x height) of one uploaded image, read from "
+        f"its header before decoding{default('max_image_pixels')}",
+    )
+    serve.add_argument(
+        "--body-timeout",
+        type=opt.positive_float,
+        metavar="SEC",
+        help="time a client has to send a request's body once its headers "
+        f"are in (408 beyond){default('body_timeout')}",
+    )
+    serve.add_argument(
+        "--header-timeout",
+        type=opt.positive_float,
+        metavar="SEC",
+        help="time a connection has to send a request's headers"
+        f"{default('header_timeout')}",
+    )
+    serve.add_argument(
+        "--limit-concurrency",
+        type=opt.positive_int,
+        metavar="N",
+        help="most connections and requests at once (503 beyond)"
+        f"{default('limit_concurrency')}",
+    )
+    serve.add_argument(
+        "--name",
+        metavar="NAME",
+        help="the model's name in the Open Inference Protocol's "
+        "/v2/models/NAME (default: the model folder's name, or the .onnx "
+        "file's stem)",
+    )
+    serve.add_argument(
+        "--runtime",
+        choices=("auto", "keras", "onnx"),
+        help="how a model folder runs: auto converts it to ONNX in memory "
+        f"when it can, keeping Keras otherwise{default('runtime')}",
+    )
+    serve.add_argument(
+        "--log-level",
+        choices=levels,
+        metavar="LEVEL",
+        help=f"uvicorn's log level{': ' + ', '.join(levels) if levels else ''}"
+        f"{default('log_level')}",
+    )
 
 
 def cmd_serve(args):

@@ -3,11 +3,12 @@
 import contextlib
 import sys
 
+from .._messages import say as _say
+
 
 def say(args, message):
-    """Print a progress ``message`` unless ``--quiet``."""
-    if not args.quiet:
-        print(message, flush=True)
+    """Print a progress ``message`` on stdout unless ``--quiet``."""
+    _say(not args.quiet, message, file=sys.stdout)
 
 
 def plain(value):

@@ -23,6 +23,7 @@ import urllib.request
 import zipfile
 
 from .. import __version__
+from .._messages import say
 from ._input import GZIP_ERRORS
 
 __all__ = [
@@ -32,7 +33,6 @@ __all__ = [
     "download_kaggle",
     "download_source",
     "remove_files",
-    "say",
 ]
 
 _CHUNK = 1 << 16
@@ -79,11 +79,6 @@ class Failed(Exception):
     def __init__(self, message, offline=False):
         super().__init__(message)
         self.offline = offline
-
-
-def say(verbose, message, end="\n"):
-    if verbose:
-        print(message, end=end, file=sys.stderr, flush=True)
 
 
 # ------------------------------------------------------------ verification

@@ -2,30 +2,11 @@
 
 :func:`fetch_dataset`, :func:`fetch_mnist` and :func:`fetch_fashion_mnist`
 (re-exported by :mod:`sk_mnist.datasets`) return the data from a cache
-folder, downloading it there the first time from the first source that works
-(the sources and their checksums are listed in :mod:`._sources`; the
-downloads themselves are :mod:`._download`'s):
-
-* the original IDX files from a public mirror, checked against the MD5 sums
-  their publishers list (LeCun's files on the mirror torchvision uses;
-  Zalando's files on their site and on Keras' mirror);
-* for MNIST, Keras' ``mnist.npz``, checked against the SHA-256 Keras pins;
-* the Kaggle CSV files, only when the ``kaggle`` command and its credentials
-  are set up (we never ask for or store credentials); Kaggle publishes no
-  checksums, so these are checked by their row and per-class label counts.
-
-Fashion-MNIST is read in place from Debian's ``dataset-fashion-mnist``
-package when it is installed.  Every file is checked before it is used, on
-every read: a file that fails is removed from the cache and fetched again.
-
-A download goes to ``NAME.part`` and is renamed to ``NAME`` only once it
-matches its checksum, so the cache never holds a half-written file.  A
-dropped connection is resumed with an HTTP Range request (from zero when the
-server ignores it, or when the resumed file fails its check); a ``.part`` file
-left by an interrupted run is resumed by the next one.  Processes that fetch
-into the same cache at once (the workers of a search, say) take turns through
-a lock file in the data folder, so that one downloads and the others then
-read its files.
+folder, downloading it the first time from the first source that works (the
+sources and checksums are in :mod:`._sources`, the downloads in
+:mod:`._download`). Every file is checked on every read, and processes
+fetching into one cache take turns through a lock file, so the cache never
+serves a half-written or altered file; :doc:`/data` says how.
 """
 
 import contextlib
@@ -41,6 +22,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 from .._files import remove_made_folders, topmost_missing
+from .._messages import say
 from ._download import (
     Failed,
     FetchError,
@@ -49,7 +31,6 @@ from ._download import (
     download_source,
     kaggle_ready,
     remove_files,
-    say,
 )
 from ._readers import load_idx, load_mnist_csv
 from ._sources import DATASETS

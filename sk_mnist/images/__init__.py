@@ -14,11 +14,12 @@ Put together: ``make_pipeline(DigitNormalizer(), pipe)`` classifies the
 images that :func:`~sk_mnist.load_images` returns with a pipeline trained on
 MNIST. Pillow reads the files; Keras is never imported.
 
-This package is the public face of two private modules: ``_normalizer`` (the
-transformer) and ``_files`` (the readers).
+This package is the public face of three private modules: ``_normalizer``
+(the transformer), ``_decode`` (one image) and ``_folders`` (many).
 """
 
-from ._files import load_images, read_image
+from ._decode import read_image
+from ._folders import load_images
 from ._normalizer import DigitNormalizer
 
 __all__ = ["DigitNormalizer", "load_images", "read_image"]

@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from .. import __version__
+from .._messages import one_line
 from ._inputs import (
     ACCEPTED,
     CSV_TYPES,
@@ -28,7 +29,13 @@ from ._inputs import (
     rows_from_json,
 )
 from ._limits import BodyLimit
-from ._model import ServedModel, choose_runtime, load_model_file
+from ._model import (
+    check_classifier,
+    check_model_file,
+    check_runtime,
+    is_model_path,
+    start_serving,
+)
 from ._schema import OPENAPI_PREDICT, ErrorAnswer, HealthAnswer, PredictAnswer
 from ._v2 import check_model_name, model_stem
 from ._v2 import router as v2_router
@@ -75,7 +82,7 @@ def _check_timeout(value, name):
 
 
 def _error(status_code, detail):
-    return JSONResponse({"detail": " ".join(str(detail).split())}, status_code)
+    return JSONResponse({"detail": one_line(detail)}, status_code)
 
 
 def _read_page():
@@ -230,20 +237,44 @@ for _name in ("app.js", "style.css"):
     router.get(f"/static/{_name}", include_in_schema=False)(_page_file(_name))
 
 
-def _add_error_handlers(app):
-    @app.exception_handler(RequestError)
-    async def request_error(request, err):
-        return _error(err.status_code, err.detail)
+async def _request_error(request, err):
+    return _error(err.status_code, err.detail)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request, err):
-        return _error(err.status_code, err.detail)
 
-    @app.exception_handler(Exception)
-    async def server_error(request, err):
-        # Logged with its traceback; the client gets one line, no traceback.
-        logger.exception("error answering %s %s", request.method, request.url.path)
-        return _error(500, f"internal server error ({type(err).__name__})")
+async def _server_error(request, err):
+    # Logged with its traceback; the client gets one line, no traceback.
+    logger.exception("error answering %s %s", request.method, request.url.path)
+    return _error(500, f"internal server error ({type(err).__name__})")
+
+
+_ERROR_HANDLERS = {
+    RequestError: _request_error,
+    HTTPException: _request_error,
+    Exception: _server_error,
+}
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    """Load the model of ``app.state.model_source`` for the app's lifetime.
+
+    Startup loads it in a thread (Keras takes seconds), puts it on its
+    runtime, warms it up and stores the :class:`ServedModel` as
+    ``app.state.served``; shutdown stops its inference thread once the
+    requests queued are answered.
+    """
+    state = app.state
+    state.served = await run_in_threadpool(
+        start_serving,
+        state.model_source,
+        runtime=state.runtime,
+        model_id=state.model_id,
+    )
+    try:
+        yield
+    finally:
+        served, state.served = state.served, None
+        await run_in_threadpool(served.close)
 
 
 def create_app(
@@ -267,6 +298,11 @@ def create_app(
     HTTP API) under ``/v2``. Bad requests get a 4xx answer
     ``{"detail": "..."}`` (``{"error": "..."}`` under ``/v2``) with a
     one-line message; the server keeps serving.
+
+    The arguments and a model path are checked here (a bad one raises at
+    once); the model is loaded when the application starts, in its
+    ``lifespan``, so run it under an ASGI server or
+    ``with TestClient(app)``.
 
     Parameters
     ----------
@@ -319,13 +355,14 @@ def create_app(
     >>> (X, y), _ = load_sample()
     >>> model = make_mnist_pipeline(hidden_layer_sizes=(16,), epochs=1,
     ...                             random_state=0).fit(X[:500], y[:500])
-    >>> client = TestClient(create_app(model))
-    >>> answer = client.post("/predict", json={"instances": X[:2].tolist()}).json()
+    >>> with TestClient(create_app(model)) as client:
+    ...     answer = client.post("/predict", json={"instances": X[:2].tolist()}).json()
+    ...     short = client.post("/predict", json={"instances": [[0] * 783]}).json()
     >>> answer["classes"]
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
     >>> [p["label"] for p in answer["predictions"]] == model.predict(X[:2]).tolist()
     True
-    >>> client.post("/predict", json={"instances": [[0] * 783]}).json()["detail"]
+    >>> short["detail"]
     'instances[0] has 783 values; the model takes 784 (one grey level 0-255 per pixel)'
     """
     from ..images import DigitNormalizer
@@ -334,29 +371,27 @@ def create_app(
     max_rows = _check_positive(max_rows, "max_rows")
     max_image_pixels = _check_positive(max_image_pixels, "max_image_pixels")
     body_timeout = _check_timeout(body_timeout, "body_timeout")
-    from_path = isinstance(model, (str, bytes)) or hasattr(model, "__fspath__")
+    check_runtime(runtime)
+    from_path = is_model_path(model)
     if model_name is None:
         model_name = model_stem(model) if from_path else "sk-mnist"
     model_name = check_model_name(model_name)
+    # What can be refused is refused now, in one line, before any server runs.
     if from_path:
-        model, path_id = load_model_file(model)
-        model_id = model_id or path_id
-    model, note = choose_runtime(model, runtime, from_folder=from_path)
-    served = ServedModel(model, model_id=model_id, runtime_note=note)
-    served.warm_up()
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        await run_in_threadpool(served.close)
-
+        check_model_file(model)
+    else:
+        check_classifier(model)
     app = FastAPI(
         title="sk-mnist",
         version=__version__,
         summary="Predict handwritten digits with an sk-mnist model.",
         lifespan=lifespan,
+        exception_handlers=_ERROR_HANDLERS,
     )
-    app.state.served = served
+    app.state.model_source = model
+    app.state.runtime = runtime
+    app.state.model_id = model_id
+    app.state.served = None  # the lifespan's
     app.state.model_name = model_name
     app.state.limits = {
         "max_body_bytes": max_body_bytes,
@@ -368,7 +403,6 @@ def create_app(
     app.state.page = _read_page()
     app.include_router(router)
     app.include_router(v2_router)
-    _add_error_handlers(app)
     app.add_middleware(
         BodyLimit, max_body_bytes=max_body_bytes, body_timeout=body_timeout
     )

@@ -18,6 +18,8 @@ import zlib
 import numpy as np
 import pandas as pd
 
+from .._messages import one_line
+
 #: Media types of each kind of body (the part before any ``;`` parameter).
 JSON_TYPES = frozenset({"application/json"})
 CSV_TYPES = frozenset({"text/csv", "application/csv", "application/vnd.ms-excel"})
@@ -54,7 +56,7 @@ class RequestError(ValueError):
     """
 
     def __init__(self, status_code, detail):
-        detail = " ".join(str(detail).split())
+        detail = one_line(detail)
         super().__init__(detail)
         self.status_code = status_code
         self.detail = detail

@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import __version__
 from .._files import file_sha256
+from .._messages import one_line
 
 # Rows gathered into one model call at most (a single request may exceed it).
 _BATCH_ROWS = 4096
@@ -32,6 +33,40 @@ RUNTIMES = ("auto", "keras", "onnx")
 # this on a fixed random probe (export's own tolerance).
 _PROBE_ROWS = 64
 _MATCH_TOLERANCE = 1e-5
+
+
+def _model_path(path):
+    """``(path, is_folder)``, or the one-line error of a path that is no model."""
+    path = Path(os.fspath(path))
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such model folder or .onnx file")
+    if not path.is_dir() and path.suffix.lower() != ".onnx":
+        raise ValueError(
+            f"{path}: not a model: give a folder written by save_model or a .onnx file"
+        )
+    return path, path.is_dir()
+
+
+def check_model_file(path):
+    """Refuse early what :func:`load_model_file` refuses without loading.
+
+    A missing path, a file that is neither a model folder nor ``.onnx``, a
+    folder without a valid ``sk_mnist.json``, an ONNX file that
+    :func:`~sk_mnist.export.load_onnx` refuses and a missing onnxruntime
+    raise here, in one line, so that a server never starts on them. The
+    checksums, the network and the onnxruntime session are left to the load.
+    """
+    path, is_folder = _model_path(path)
+    if is_folder:
+        from ..persistence._load import _model_files, _read_description
+
+        _read_description(_model_files(path)[0])
+    else:
+        from ..export._format import require
+        from ..export._predictor import read_onnx_file
+
+        require("onnxruntime")
+        read_onnx_file(path)
 
 
 def load_model_file(path):
@@ -60,22 +95,16 @@ def load_model_file(path):
         is malformed (:class:`sk_mnist.persistence.ModelFileError`, or the ONNX
         loader's error).
     """
-    path = Path(os.fspath(path))
-    if not path.exists():
-        raise FileNotFoundError(f"{path}: no such model folder or .onnx file")
-    if path.is_dir():
+    path, is_folder = _model_path(path)
+    if is_folder:
         from .. import load_model
 
         model = load_model(path)
         return model, "sha256:" + file_sha256(path / "sk_mnist.json")
-    if path.suffix.lower() == ".onnx":
-        from ..export import load_onnx
+    from ..export import load_onnx
 
-        model = load_onnx(path)
-        return model, "sha256:" + file_sha256(path)
-    raise ValueError(
-        f"{path}: not a model: give a folder written by save_model or a .onnx file"
-    )
+    model = load_onnx(path)
+    return model, "sha256:" + file_sha256(path)
 
 
 def onnx_in_memory(model):
@@ -117,6 +146,15 @@ def onnx_in_memory(model):
     return converted
 
 
+def check_runtime(runtime):
+    """``runtime``, if it is one of :data:`RUNTIMES`, else a one-line ValueError."""
+    if runtime not in RUNTIMES:
+        raise ValueError(
+            f"runtime must be one of {', '.join(map(repr, RUNTIMES))}; got {runtime!r}"
+        )
+    return runtime
+
+
 def choose_runtime(model, runtime, from_folder):
     """The model to serve, and the note ``/health`` gives on its runtime.
 
@@ -124,10 +162,7 @@ def choose_runtime(model, runtime, from_folder):
     (:func:`onnx_in_memory`) and keeps Keras when that fails; ``"onnx"``
     converts any Keras model and raises when it cannot.
     """
-    if runtime not in RUNTIMES:
-        raise ValueError(
-            f"runtime must be one of {', '.join(map(repr, RUNTIMES))}; got {runtime!r}"
-        )
+    check_runtime(runtime)
     if _backend_of(model) == "onnxruntime":
         return model, "an ONNX file, run by onnxruntime"
     if runtime == "keras" or (runtime == "auto" and not from_folder):
@@ -139,7 +174,7 @@ def choose_runtime(model, runtime, from_folder):
             raise ValueError(
                 f"runtime 'onnx': cannot run the model on ONNX: {err}"
             ) from None
-        return model, f"Keras: no ONNX form ({' '.join(str(err).split())})"
+        return model, f"Keras: no ONNX form ({one_line(err)})"
     return converted, (
         "converted to ONNX in memory at start-up (probabilities within "
         f"{_MATCH_TOLERANCE:g} of Keras'); runtime 'keras' keeps Keras"
@@ -159,6 +194,46 @@ def _backend_of(model):
     return type(final).__module__.split(".")[0]
 
 
+def check_classifier(model):
+    """``model``, if it is a fitted classifier a server can call, else a TypeError."""
+    missing = [
+        name
+        for name in ("predict_proba", "classes_", "n_features_in_")
+        if not hasattr(model, name)
+    ]
+    if missing:
+        raise TypeError(
+            f"model must be a fitted classifier with {', '.join(missing)}; "
+            f"got {type(model).__name__}"
+        )
+    return model
+
+
+def start_serving(source, *, runtime="auto", model_id=None):
+    """The :class:`ServedModel` of ``source``, loaded, on its runtime, warmed up.
+
+    ``source`` is a fitted classifier, or the path of a model folder or
+    ``.onnx`` file (loaded by :func:`load_model_file`, whose SHA-256 is then
+    the ``model_id`` unless one is given). The first prediction, which
+    compiles the model, is made here rather than by the first request.
+    """
+    from_path = is_model_path(source)
+    if from_path:
+        model, path_id = load_model_file(source)
+        model_id = model_id or path_id
+    else:
+        model = source
+    model, note = choose_runtime(model, runtime, from_folder=from_path)
+    served = ServedModel(model, model_id=model_id, runtime_note=note)
+    served.warm_up()
+    return served
+
+
+def is_model_path(source):
+    """Whether ``source`` names a model file rather than being a model."""
+    return isinstance(source, (str, bytes)) or hasattr(source, "__fspath__")
+
+
 class ServedModel:
     """A fitted classifier behind one inference thread.
 
@@ -171,16 +246,7 @@ class ServedModel:
     """
 
     def __init__(self, model, model_id=None, runtime_note=None):
-        missing = [
-            name
-            for name in ("predict_proba", "classes_", "n_features_in_")
-            if not hasattr(model, name)
-        ]
-        if missing:
-            raise TypeError(
-                f"model must be a fitted classifier with {', '.join(missing)}; "
-                f"got {type(model).__name__}"
-            )
+        check_classifier(model)
         self.model = model
         self.model_id = model_id
         self.runtime_note = runtime_note

@@ -1,5 +1,6 @@
 """Run the application with uvicorn on a socket bound here (clear bind errors)."""
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -179,6 +180,7 @@ def make_server(
     limit_concurrency=DEFAULT_LIMIT_CONCURRENCY,
     backlog=DEFAULT_BACKLOG,
     http="auto",
+    lifespan="on",
 ):
     """The uvicorn server of `app`, with the limits on slow or many clients.
 
@@ -186,7 +188,8 @@ def make_server(
     is installed, else h11; both get the same header deadline and size bound.
 
     Run it with ``server.run(sockets=[bind(host, port)])``; stop it with
-    ``server.should_exit = True``.
+    ``server.should_exit = True``. ``lifespan="off"`` when the caller runs
+    the app's lifespan itself, as :func:`serve` does.
     """
     import uvicorn
 
@@ -204,6 +207,7 @@ def make_server(
         limit_concurrency=limit_concurrency,
         backlog=backlog,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        lifespan=lifespan,
     )
     return uvicorn.Server(config)  # Config set up uvicorn's logging
 
@@ -340,30 +344,48 @@ def serve(
             keep_alive_timeout=keep_alive_timeout,
             limit_concurrency=limit_concurrency,
             backlog=backlog,
+            lifespan="off",
         )
-    except BaseException:
-        sock.close()
-        raise
-    log = logging.getLogger("uvicorn.error")
-    bound_host, bound_port = sock.getsockname()[:2]
-    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
-    served = app.state.served
-    log.info(
-        "sk-mnist serving %s as %r on http://%s:%d/ (backend %s: %s)",
-        model_path,
-        app.state.model_name,
-        shown,
-        bound_port,
-        served.backend,
-        served.runtime_note,
-    )
-    if not is_loopback(host):
-        log.warning(
-            "listening on %s: anyone who can reach this address can use the model; "
-            "there is no authentication",
-            host,
-        )
-    try:
-        server.run(sockets=[sock])
+        _run(_serve_loaded(app, server, sock, model_path, host), server.config)
     finally:
         sock.close()
+
+
+def _run(coroutine, config):
+    """Run ``coroutine`` on the event loop uvicorn's ``config`` asks for."""
+    loop_factory = getattr(config, "get_loop_factory", None)
+    if loop_factory is None:  # uvicorn before 0.36
+        config.setup_event_loop()
+        return asyncio.run(coroutine)
+    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+        return runner.run(coroutine)
+
+
+async def _serve_loaded(app, server, sock, model_path, host):
+    """Run the app's lifespan, then uvicorn inside it.
+
+    The model is loaded before uvicorn serves anything, so that a model it
+    cannot load raises here, to :func:`serve`'s caller, rather than being
+    logged by uvicorn.
+    """
+    async with app.router.lifespan_context(app):
+        log = logging.getLogger("uvicorn.error")
+        bound_host, bound_port = sock.getsockname()[:2]
+        shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+        served = app.state.served
+        log.info(
+            "sk-mnist serving %s as %r on http://%s:%d/ (backend %s: %s)",
+            model_path,
+            app.state.model_name,
+            shown,
+            bound_port,
+            served.backend,
+            served.runtime_note,
+        )
+        if not is_loopback(host):
+            log.warning(
+                "listening on %s: anyone who can reach this address can use the "
+                "model; there is no authentication",
+                host,
+            )
+        await server.serve(sockets=[sock])

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
+from .._messages import one_line
 from ._inputs import INLINE_ROWS, RequestError, check_grey_levels
 
 #: The input's name in the model metadata.
@@ -62,7 +63,7 @@ class V2Error(RequestError):
 
 
 def _error(err):
-    return JSONResponse({"error": " ".join(str(err.detail).split())}, err.status_code)
+    return JSONResponse({"error": one_line(err.detail)}, err.status_code)
 
 
 def _label_datatype(classes):

@@ -1,15 +1,11 @@
 """Check a ``model.keras`` archive before Keras opens it: entries, sizes, shapes.
 
-Keras builds the network from ``config.json`` before it reads any weight, so
-whatever widths the file declares are allocated, whatever it holds: a 176 KB
-model folder declaring ``Dense(1_300_000)`` peaked at 13.3 GB on load. It
-reads ``model.weights.h5`` whole into memory when it thinks memory suffices
-(a 4 MB entry expanding to 4 GiB reached 9.2 GB), lets HDF5 datasets declare
-any shape, and writes any other entry to a temporary folder as an "asset"
-(20 of them wrote 4.8 GB). :func:`check_keras_archive` reads only the zip's
-central directory, ``config.json`` (bounded) and the HDF5 file's metadata,
-and refuses what a network written by :func:`~sk_mnist.save_model` never
-holds, before anything large is allocated or written.
+Keras allocates the widths ``config.json`` declares before it reads a
+weight, and reads or extracts the archive's entries whatever their size, so
+:func:`check_keras_archive` reads only the zip's central directory,
+``config.json`` (bounded) and the HDF5 metadata, and refuses what a network
+written by :func:`~sk_mnist.save_model` never holds. The measured blow-ups
+are in :doc:`/persistence` (Limits).
 """
 
 import contextlib

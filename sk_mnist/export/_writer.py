@@ -1,31 +1,9 @@
-"""ONNX export of a fitted pipeline, and inference on the file with onnxruntime.
+"""Writing the ONNX file: skl2onnx's graph, sk-mnist's metadata, checked, atomic.
 
-:func:`~sk_mnist.export.export_onnx` writes one ONNX file for a whole fitted
-pipeline that ends in a :class:`~sk_mnist.DenseMLPClassifier`: a
-:func:`~sk_mnist.make_mnist_pipeline`, a bare fitted classifier, or any
-pipeline whose other steps skl2onnx converts (``StandardScaler``, ``PCA``,
-a ``ColumnTransformer`` of those, ...). Features in, class labels and
-probabilities out, every step included. :func:`~sk_mnist.export.load_onnx`
-reads such a file back as an :class:`~sk_mnist.export.OnnxClassifier`, a
-predictor with ``predict`` and ``predict_proba`` that runs on onnxruntime
-alone: neither Keras nor TensorFlow is imported, and nothing in the file is
-executed as Python.
-
-The graph is skl2onnx's (``skl2onnx.to_onnx``, with sk-mnist's converters
-registered: see :func:`sk_mnist.register_onnx_converters`), so
-``export_onnx`` and ``skl2onnx.to_onnx`` write the same graph for the same
-pipeline. sk-mnist's classifier converter writes the network from its
-weights (``layer.get_weights()``, NumPy arrays on every Keras backend):
-``X -> [Gemm -> activation] * k -> Gemm -> Softmax -> probabilities`` and
-``probabilities -> ArgMax -> Gather(classes) -> label``; a PixelScaler is a
-``Div`` by 255. Dropout is the identity at inference and L2 only acts in
-training, so neither appears. ``quantize="int8"`` quantises the weights of
-every ``MatMul`` and ``Gemm`` with onnxruntime's dynamic quantiser.
-
-``onnx``, ``skl2onnx`` and ``onnxruntime`` come with the ``[onnx]`` extra
-(``pip install "sk-mnist[onnx]"``); exporting needs ``onnx`` and
-``skl2onnx`` (and onnxruntime to quantise), loading needs ``onnxruntime``
-only.
+The graph is ``skl2onnx.to_onnx``'s with sk-mnist's converters registered
+(:mod:`._converters`), so ``export_onnx`` and ``skl2onnx.to_onnx`` write the
+same graph for the same pipeline; what :func:`~sk_mnist.export.load_onnx`
+would refuse is refused before a file is written.
 """
 
 import contextlib
@@ -39,26 +17,13 @@ from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from . import __version__
-from ._files import temporary_beside
-from ._onnx_predictor import (  # noqa: F401 (ALLOWED_OPS & co.: what load_onnx reads)
-    ALLOWED_OPS,
-    FORMAT_NAME,
-    FORMAT_VERSION,
-    INPUT,
-    LABEL,
-    MAX_ONNX_BYTES,
-    MAX_ONNX_NODES,
-    MAX_PIXEL,
-    PROBABILITIES,
-    OnnxClassifier,
-    _check_model_bytes,
-    load_onnx,
-    require,
-)
-from ._skl2onnx import _ACTIVATIONS
+from .. import __version__
+from .._files import temporary_beside
+from ._converters import _ACTIVATIONS, _dense_layers
+from ._format import FORMAT_NAME, FORMAT_VERSION, INPUT, require
+from ._graph_check import check_model_bytes
 
-__all__ = ["OnnxClassifier", "export_onnx", "load_onnx", "to_onnx"]
+__all__ = ["export_onnx", "to_onnx"]
 
 #: Opset and IR version of the written files: ONNX 1.13 / onnxruntime 1.14
 #: and later read them.
@@ -78,14 +43,13 @@ QUANTIZATION_KEY = "quantization"
 _QUANTIZED_OPS = ["MatMul", "Gemm"]
 
 
-# ------------------------------------------------------------------ export
 def _export_steps(model):
     """``(steps, classifier)`` of an exportable fitted model.
 
     ``steps`` are the top-level ``(name, estimator)`` pairs, without
     ``"passthrough"`` and None.
     """
-    from .estimator import DenseMLPClassifier
+    from ..estimator import DenseMLPClassifier
 
     if isinstance(model, DenseMLPClassifier):
         steps = [("(the model)", model)]
@@ -126,8 +90,6 @@ def _n_features(steps):
 def _metadata(steps, clf, n_features):
     import keras
 
-    from ._skl2onnx import _dense_layers
-
     layers = _dense_layers(clf)
     widths = [clf.n_features_in_] + [kernel.shape[1] for _, kernel, _, _ in layers]
     network = "-".join(map(str, widths)) + f" {clf.activation}"
@@ -148,7 +110,7 @@ def _metadata(steps, clf, n_features):
 
 def _takes_pixels(steps):
     """Whether the model's input is grey levels: its first step is a PixelScaler."""
-    from .preprocessing import PixelScaler
+    from ..preprocessing import PixelScaler
 
     return isinstance(steps[0][1], PixelScaler)
 
@@ -163,7 +125,7 @@ def _finish(onnx, onnx_model, metadata):
     onnx.checker.check_model(onnx_model, full_check=True)
     data = onnx_model.SerializeToString()
     try:  # what load_onnx would refuse is refused here, before a file is written
-        _check_model_bytes(data, "Cannot export the model")
+        check_model_bytes(data, "Cannot export the model")
     except ValueError as err:
         raise ValueError(f"{err}; load_onnx would refuse the file.") from None
     return data
@@ -198,7 +160,7 @@ def to_onnx(model):
     ------
     ValueError
         Naming the step (and its class) or layer that cannot be exported
-        (``sk_mnist._skl2onnx.OnnxConversionError`` for what skl2onnx
+        (``sk_mnist.export.OnnxConversionError`` for what skl2onnx
         cannot convert).
     sklearn.exceptions.NotFittedError
         Naming the step that is not fitted.
@@ -220,7 +182,7 @@ def to_onnx(model):
     require("skl2onnx")
     from skl2onnx.common.data_types import FloatTensorType
 
-    from ._skl2onnx import to_onnx_model
+    from ._conversion import to_onnx_model
 
     steps, clf = _export_steps(model)
     n_features = _n_features(steps)

@@ -1,0 +1,48 @@
+"""How sk-mnist words what it reports: problems on one line, progress on demand.
+
+The lowest module of the package (it imports nothing of sk-mnist), so that
+every part, from the file readers to the server and the command line, says
+things the same way.
+"""
+
+import sys
+
+__all__ = ["one_line", "say"]
+
+
+def one_line(text, limit=None):
+    """``text`` (any object, as ``str``) on one line, cut to ``limit`` characters.
+
+    Runs of whitespace, newlines included, become one space, so that an
+    error from a library reads as one line of ours.
+
+    Examples
+    --------
+    >>> from sk_mnist._messages import one_line
+    >>> one_line("bad value\\n  in   column 3")
+    'bad value in column 3'
+    >>> one_line("x" * 20, limit=10)
+    'xxxxxxx...'
+    """
+    text = " ".join(str(text).split())
+    if limit is None or len(text) <= limit:
+        return text
+    return text[: limit - 3] + "..."
+
+
+def say(verbose, message, end="\n", file=None):
+    """Print a progress ``message`` if ``verbose``, flushed at once.
+
+    ``file`` defaults to ``sys.stderr`` as it is when called (so that
+    captured or redirected streams get it).
+
+    Examples
+    --------
+    >>> import sys
+    >>> from sk_mnist._messages import say
+    >>> say(True, "reading...", file=sys.stdout)
+    reading...
+    >>> say(False, "not shown", file=sys.stdout)
+    """
+    if verbose:
+        print(message, end=end, file=sys.stderr if file is None else file, flush=True)
