@@ -21,7 +21,7 @@ __all__ = [
     "classifier_state",
     "input_attributes",
     "input_state",
-    "network_record_from_state",
+    "network_params_entries",
     "plain",
 ]
 
@@ -35,10 +35,11 @@ FITTED_ATTRIBUTES = (
     "feature_names_in_",
     "history_",
     "n_iter_",
-    "_network_params",
+    "_network_params",  # network_params: see DenseMLPClassifier.get_fitted_state
     "_trainer",  # the augmented training model, when augment is set
 )
-# The parameters fixed in a built network, besides optimizer__* / compile__*.
+# The entries of network_params, the parameters fixed in a built network,
+# besides its optimizer__* / compile__* ones.
 NETWORK_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "alpha", "optimizer")
 _ROUTED_IN_NETWORK = ("optimizer__", "compile__")
 _LABEL_KINDS = "biufUO"
@@ -151,33 +152,18 @@ def classifier_attributes(state):
     return attributes
 
 
-def network_record_from_state(value, *, activations, optimizers):
-    """The record of a network's build parameters, checked, widths as a tuple.
+def network_params_entries(value):
+    """``value`` if it is a dict naming ``NETWORK_PARAMS`` and routed entries only.
 
-    ``activations`` and ``optimizers`` are the names the record may hold.
+    Only its shape: the values are the estimator's parameters, which its own
+    ``_validate_params`` checks.
     """
     if not isinstance(value, dict) or not set(NETWORK_PARAMS) <= value.keys():
         raise ValueError(f"network_params must be a dict with {list(NETWORK_PARAMS)}")
     extra = set(value) - set(NETWORK_PARAMS)
     if any(not name.startswith(_ROUTED_IN_NETWORK) for name in extra):
         raise ValueError(f"network_params has unknown entries {sorted(extra)}")
-    widths = value["hidden_layer_sizes"]
-    if not isinstance(widths, list) or not all(
-        type(w) is int and w > 0 for w in widths
-    ):
-        raise ValueError("network_params: hidden_layer_sizes must be positive ints")
-    for name, known in [("activation", activations), ("optimizer", optimizers)]:
-        if not isinstance(value[name], str) or value[name] not in known:
-            raise ValueError(f"network_params: unknown {name} {value[name]!r}")
-    for name, high in [("dropout", 1.0), ("alpha", math.inf)]:
-        number = value[name]
-        if (
-            not isinstance(number, Real)
-            or isinstance(number, bool)
-            or not 0.0 <= number < high
-        ):
-            raise ValueError(f"network_params: invalid {name} {number!r}")
-    return {**value, "hidden_layer_sizes": tuple(widths)}
+    return value
 
 
 def _same(a, b):
@@ -215,8 +201,8 @@ def _network_facts(model):
     }
 
 
-def check_network(model, record, attributes):
-    """Raise ValueError unless ``model`` is the network ``record`` describes.
+def check_network(model, network_params, attributes):
+    """Raise ValueError unless ``model`` is the network ``network_params`` describes.
 
     Its input and output widths must be ``attributes["n_features_in_"]`` and
     the number of classes. Then compares the hidden-layer widths, their
@@ -235,27 +221,29 @@ def check_network(model, record, attributes):
 
     def refuse(name, actual):
         return ValueError(
-            f"{name}={record[name]!r} does not describe the Keras network, "
+            f"{name}={network_params[name]!r} does not describe the Keras network, "
             f"which has {name}={actual!r}"
         )
 
-    if facts["hidden_layer_sizes"] != tuple(record["hidden_layer_sizes"]):
+    if facts["hidden_layer_sizes"] != tuple(network_params["hidden_layer_sizes"]):
         raise refuse("hidden_layer_sizes", facts["hidden_layer_sizes"])
-    expected = keras.activations.get(record["activation"])
+    expected = keras.activations.get(network_params["activation"])
     if facts["activations"] and facts["activations"] != {expected}:
         names = sorted(keras.activations.serialize(a) for a in facts["activations"])
         raise refuse("activation", names[0] if len(names) == 1 else names)
     for name in ("dropout", "alpha"):
-        if not isinstance(facts[name], Real) or not _same(facts[name], record[name]):
+        if not isinstance(facts[name], Real) or not _same(
+            facts[name], network_params[name]
+        ):
             raise refuse(name, facts[name])
     optimizer = facts["optimizer"]
-    expected_cls = type(keras.optimizers.get(record["optimizer"]))
+    expected_cls = type(keras.optimizers.get(network_params["optimizer"]))
     if type(optimizer) is not expected_cls:
         actual = None if optimizer is None else type(optimizer).__name__.lower()
         raise refuse("optimizer", actual)
     config = optimizer.get_config()
-    for name in sorted(record):
+    for name in sorted(network_params):
         arg = name.removeprefix("optimizer__")
         if name.startswith("optimizer__") and arg in config:
-            if not _same(config[arg], record[name]):
+            if not _same(config[arg], network_params[name]):
                 raise refuse(name, config[arg])

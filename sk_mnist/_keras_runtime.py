@@ -155,22 +155,16 @@ def _all_reduce_sum_gradients(self, grads_and_vars):
 def skip_single_replica_all_reduce(optimizer):
     """Skip the single-replica ``all_reduce`` in ``optimizer``'s update step.
 
-    On the TensorFlow backend, a Keras 3 optimizer's update step passes the
-    gradients through ``ReplicaContext.all_reduce`` even when no
-    ``tf.distribute`` strategy is in use, where there is one replica and the
-    sum is the gradients themselves. In a traced train function that
-    ``all_reduce`` is a ``tf.custom_gradient``, which TensorFlow registers in
-    its process-wide gradient registry under a new name on every trace and
-    never removes. The registered function keeps the traced graph alive, and
-    the graph keeps the variables it captured, so each fit's weights and
-    optimizer slots stay in memory after the model is deleted and
-    ``keras.backend.clear_session()`` has run: 23 MiB per fit for a
-    784-2048-10 network with Adam, measured with a bare Keras loop.
+    On TensorFlow, Keras 3's optimizer passes the gradients through
+    ``ReplicaContext.all_reduce`` even without a ``tf.distribute`` strategy;
+    each trace registers that step's ``tf.custom_gradient`` for good, which
+    keeps every fit's weights in memory (the bisection and measurements are
+    in ``docs/benchmarks.md``). With one replica the sum is the gradients
+    themselves, so this skips it: the updates are bit-identical.
 
-    This patches one optimizer instance, not the class; the updates are
-    bit-identical. It is idempotent, and a no-op on other backends, under a
-    ``tf.distribute`` strategy, or when Keras' optimizer no longer has the
-    method.
+    One optimizer instance is patched, not the class. Idempotent; a no-op on
+    other backends, under a ``tf.distribute`` strategy, or when Keras'
+    optimizer no longer has the method.
 
     Parameters
     ----------

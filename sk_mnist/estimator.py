@@ -1,35 +1,80 @@
 """DenseMLPClassifier: the homework's Dense MLP as a scikit-learn classifier.
 
-This module is the estimator's public face: its parameters, ``fit``,
-``partial_fit``, prediction and fitted state. It subclasses scikeras'
-``KerasClassifier`` (the project's chosen wrapper); what it takes from
-scikeras and what it overrides is in ``sk_mnist/_scikeras.py``. The training
-loop is in ``sk_mnist/_training.py``, the network comes from
-:func:`~sk_mnist.build_dense_mlp`, and the Keras backend workarounds from
-``sk_mnist/_keras_runtime.py``.
+The estimator reads top to bottom here: its parameters and their
+constraints, what it overrides of scikeras' ``KerasClassifier`` (each with
+its reason), then ``fit`` -> ``_train``: validate, build, train, record the
+network's parameters; then the fitted state and prediction. The plain
+functions it calls live beside it: ``_training.py`` (steps of the fit loop),
+``_fitted_state.py`` (state as JSON values), ``model.py`` (the network),
+``_augment.py``, ``_callbacks.py`` and ``_keras_runtime.py``. Why scikeras
+is overridden where it is: "Built on scikeras" in ``docs/model.rst``.
 """
 
 from numbers import Integral, Real
 from types import MappingProxyType
 
+import keras
 import numpy as np
 from scikeras.wrappers import KerasClassifier
+from sklearn.base import BaseEstimator
 from sklearn.metrics import accuracy_score
-from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils import ClassifierTags, check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    StrOptions,
+    validate_parameter_constraints,
+)
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    check_array,
+    check_consistent_length,
+    check_is_fitted,
+    validate_data,
+)
 
-from ._augment import check_augment
+from ._augment import check_augment, image_side, make_augmenter
+from ._callbacks import CallbackSupportMixin, FitTask, with_callbacks
 from ._fitted_state import (
     FITTED_ATTRIBUTES,
+    NETWORK_PARAMS,
     check_network,
     classifier_attributes,
     classifier_state,
-    network_record_from_state,
+    network_params_entries,
     plain,
 )
-from ._scikeras import ScikerasMixin, SklearnTagsBase
-from ._training import TrainingMixin
-from .model import ACTIVATIONS, HOMEWORK_LAYERS
+from ._keras_runtime import (
+    clear_session,
+    compile_speed_settings,
+    limit_backend_threads,
+    predict_in_chunks,
+    seeded,
+    skip_single_replica_all_reduce,
+)
+from ._training import (
+    StopOnNonFiniteLoss,
+    augmenter_seed,
+    check_callbacks,
+    check_no_rate_callbacks,
+    cosine_schedule,
+    divergence_message,
+    encode_labels,
+    is_out_of_memory,
+    out_of_memory_message,
+    restore,
+    snapshot,
+    stratified_holdout,
+    training_weights,
+    unit_mean,
+)
+from .model import (
+    ACTIVATIONS,
+    HOMEWORK_LAYERS,
+    MAX_WIDTH,
+    build_dense_mlp,
+    hidden_widths,
+)
 
 __all__ = ["DenseMLPClassifier", "HOMEWORK_PARAMS"]
 
@@ -57,25 +102,26 @@ OPTIMIZERS = frozenset(
     {"adam", "adamw", "sgd", "rmsprop", "nadam", "adamax", "adagrad"}
     | {"adadelta", "adafactor", "ftrl", "lion", "lamb"}
 )
-# The widest hidden layer: wider cannot be a tensor dimension on every backend
-# (10**20 failed inside Keras with "Can't convert ... to Tensor").
-MAX_WIDTH = 2**31 - 1
 # The largest batch size, epoch count or patience: backends count in int32
 # (batch_size=2**70 raised TensorFlow's OverflowError inside Keras).
 MAX_COUNT = 2**31 - 1
+# Keras' predict loop (used with predict__ parameters or callbacks) runs at
+# least this many rows per batch: batch_size is a training setting.
+_MIN_PREDICT_BATCH = 1024
 
 
-def _is_width(value):
-    return (
-        isinstance(value, Integral)
-        and not isinstance(value, bool)
-        and (1 <= value <= MAX_WIDTH)
-    )
+class _SklearnTagsLast:
+    """The last base: sklearn's base tags, for scikit-learn 1.6 only.
+
+    scikeras puts ``ClassifierMixin`` after ``BaseEstimator``, so 1.6's walk
+    of the MRO found no ``__sklearn_tags__`` after the mixin's ``super()``
+    call; this answers it. From 1.7 on it is never reached.
+    """
+
+    __sklearn_tags__ = BaseEstimator.__sklearn_tags__
 
 
-class DenseMLPClassifier(
-    TrainingMixin, ScikerasMixin, KerasClassifier, SklearnTagsBase
-):
+class DenseMLPClassifier(CallbackSupportMixin, KerasClassifier, _SklearnTagsLast):
     """Dense multi-layer perceptron classifier on Keras 3, sklearn-compatible.
 
     The network of the classic MNIST homework (Dense 1024-512-256 relu,
@@ -85,20 +131,13 @@ class DenseMLPClassifier(
     :class:`~sk_mnist.PixelScaler` in front (see
     :func:`~sk_mnist.make_mnist_pipeline`) to scale grey levels.
 
-    It subclasses scikeras' ``KerasClassifier``, which provides the routed
-    parameters (``fit__``, ``compile__``, ``predict__``, ``optimizer__``,
-    ``callbacks__``), callbacks given as classes, and pickling. scikeras 0.13
-    predates scikit-learn 1.6, so this class overrides its tags, ``repr``,
-    parameter and input validation (``n_features_in_`` and feature names as
-    current sklearn checks them), label encoding, the training loop and
-    prediction.
-
-    The training defaults (batch 128, learning rate 2e-3 on a cosine
-    schedule, 15 epochs) were chosen by measurement: on Fashion-MNIST they
-    reach the homework's test accuracy in about a fifth of its time, and on
-    the MNIST sample they are less sensitive to the seed (see
-    ``docs/benchmarks.md``). ``DenseMLPClassifier(**HOMEWORK_PARAMS)`` is the
-    homework (batch 32, constant 1e-3, 20 epochs).
+    It subclasses scikeras' ``KerasClassifier`` for its routed parameters
+    (``fit__``, ``compile__``, ``predict__``, ``optimizer__``,
+    ``callbacks__``), callbacks given as classes, and pickling; the rest it
+    overrides for current scikit-learn. The training defaults were chosen by
+    measurement (``docs/benchmarks.md``);
+    ``DenseMLPClassifier(**HOMEWORK_PARAMS)`` is the homework (batch 32,
+    constant 1e-3, 20 epochs).
 
     Parameters
     ----------
@@ -159,7 +198,7 @@ class DenseMLPClassifier(
         (``hidden_layer_sizes``, ``activation``, ``dropout``, ``alpha``,
         ``optimizer``, ``optimizer__*``, ``compile__*``) has changed since,
         also after :func:`~sk_mnist.save_model` and
-        :func:`~sk_mnist.load_model` (the record of those parameters is part
+        :func:`~sk_mnist.load_model` (those parameters, ``network_params``, are part
         of the fitted state).
     shuffle : bool, default=True
         Shuffle the training data before each epoch.
@@ -241,6 +280,7 @@ class DenseMLPClassifier(
     """
 
     _parameter_constraints = {
+        # Each width is checked by _validate_params (model.hidden_widths).
         "hidden_layer_sizes": [
             "array-like",
             Interval(Integral, 1, MAX_WIDTH, closed="both"),
@@ -265,6 +305,33 @@ class DenseMLPClassifier(
         # Checked by _validate_params with check_augment (dict contents).
         "augment": "no_validation",
     }
+    # Values of routed parameters that predict passes to Keras, checked with
+    # the others so that a bad one fails at fit or load time.
+    _routed_constraints = MappingProxyType(
+        {
+            "predict__batch_size": [Interval(Integral, 1, None, closed="left")],
+            "predict__verbose": [
+                StrOptions({"auto"}),
+                Interval(Integral, 0, 2, closed="both"),
+            ],
+            "predict__steps": [Interval(Integral, 1, None, closed="left"), None],
+        }
+    )
+    # Routed names that would hand Keras an argument this class passes itself,
+    # with what to use instead.
+    _clashing_routes = MappingProxyType(
+        {
+            "optimizer__learning_rate": "the learning_rate parameter",
+            "compile__optimizer": "the optimizer parameter (and optimizer__<arg>)",
+            "compile__loss": "nothing: the loss is always the cross-entropy",
+            "fit__x": "the X argument of fit",
+            "fit__y": "the y argument of fit",
+            "fit__sample_weight": "the sample_weight argument of fit",
+            "fit__epochs": "the epochs parameter",
+            "fit__validation_data": "the X_val and y_val arguments of fit",
+            "predict__x": "the X argument of predict",
+        }
+    )
 
     def __init__(
         self,
@@ -313,47 +380,110 @@ class DenseMLPClassifier(
         # set_params and clone see them; fit rejects names that are not routed.
         vars(self).update(routed_params)
 
+    # ------------------------------------------- what it overrides of scikeras
+    # scikeras' set_params stores ``<prefix>__<name>`` only for these prefixes
+    # (without "callbacks" it took callbacks__patience for a nested
+    # estimator's); fit refuses other names; persistence and search read them.
+    _routing_prefixes = frozenset(
+        {"fit", "compile", "predict", "optimizer", "callbacks"}
+    )
+
+    # scikeras' _more_tags merges these over its own (multi-label,
+    # multi-output, poor score: none holds here); only scikit-learn 1.6 reads it.
+    _tags = MappingProxyType(
+        {
+            "multilabel": False,
+            "multioutput": False,
+            "poor_score": False,
+            "requires_y": True,
+        }
+    )
+
+    # sklearn's repr shows the changed parameters; scikeras' prints them all.
+    __repr__ = BaseEstimator.__repr__
+
+    def __sklearn_tags__(self):
+        """Classifier tags, as ``ClassifierMixin`` first in the bases would set."""
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier"
+        tags.classifier_tags = ClassifierTags(multi_class=True, multi_label=False)
+        tags.target_tags.required = True
+        tags.target_tags.single_output = True
+        tags.target_tags.multi_output = False
+        tags.input_tags.sparse = False
+        tags.input_tags.allow_nan = False
+        return tags
+
     def __sklearn_is_fitted__(self):
+        # Fitted once there is a network: set_fitted_state without one is not.
         return hasattr(self, "model_")
 
-    # ------------------------------------------------------------ validation
+    def __getstate__(self):
+        # The augmented trainer holds model_ a second time and is rebuilt
+        # when needed: pickles, copies and clones leave it out.
+        state = dict(super().__getstate__())
+        state.pop("_trainer", None)
+        return state
+
     def _validate_params(self):
         """Check every parameter, raising ``ValueError`` naming the first bad one.
 
-        sklearn's hook: its ``_parameter_constraints`` first
+        sklearn's hook, which scikeras lacks: ``_parameter_constraints`` first
         (``InvalidParameterError``), then what they cannot express: routed
         names and values, callbacks, each hidden-layer width and the
-        ``augment`` ranges. ``fit``, ``partial_fit`` and
-        :func:`~sk_mnist.load_model` call it once; other code may call it
-        to check parameters before fitting.
+        ``augment`` ranges. ``fit``, ``partial_fit``,
+        :meth:`set_fitted_state` and :func:`~sk_mnist.load_model` call it.
         """
         super()._validate_params()
-        self._check_routed_params()
-        widths = self.hidden_layer_sizes
-        widths = (widths,) if isinstance(widths, Integral) else widths
-        if not all(_is_width(width) for width in widths):
-            raise InvalidParameterError(
-                f"The 'hidden_layer_sizes' parameter of {type(self).__name__} "
-                f"must hold integer widths from 1 to {MAX_WIDTH}, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
-        try:
-            check_augment(self.augment)
-        except ValueError as err:
-            reason = str(err).removeprefix("augment ")
-            raise InvalidParameterError(
-                f"The 'augment' parameter of {type(self).__name__} {reason}."
-            ) from None
+        owner = type(self).__name__
+        prefixes = tuple(f"{route}__" for route in sorted(self._routing_prefixes))
+        params = self.get_params(deep=False)
+        for name in params:
+            if name not in self._parameter_constraints and not name.startswith(
+                prefixes
+            ):
+                raise ValueError(
+                    f"Unknown parameter {name!r} for {owner}: routed "
+                    f"parameters must start with one of {', '.join(prefixes)}"
+                )
+            if name in self._clashing_routes:
+                raise ValueError(
+                    f"The routed parameter {name!r} of {owner} clashes with an "
+                    f"argument it sets itself; use {self._clashing_routes[name]} "
+                    "instead."
+                )
+        validate_parameter_constraints(
+            dict(self._routed_constraints), params, caller_name=owner
+        )
+        for name in ("callbacks", "fit__callbacks", "predict__callbacks"):
+            check_callbacks(name, params.get(name), owner)
+        for name, check in [
+            ("hidden_layer_sizes", hidden_widths),
+            ("augment", check_augment),
+        ]:
+            try:
+                check(params[name])
+            except ValueError as err:
+                reason = str(err).removeprefix(f"{name} ")
+                raise InvalidParameterError(
+                    f"The {name!r} parameter of {owner} {reason}."
+                ) from None
 
-    def _widths(self):
-        """``hidden_layer_sizes`` in its one inner shape, a tuple of ints.
+    def _routed(self, route):
+        """The routed parameters ``<route>__<name>``, as ``{name: value}``."""
+        prefix = route + "__"
+        return {
+            name[len(prefix) :]: value
+            for name, value in self.get_params(deep=False).items()
+            if name.startswith(prefix) and "__" not in name[len(prefix) :]
+        }
 
-        A conversion, not a check: :meth:`_validate_params` has run.
-        """
-        widths = self.hidden_layer_sizes
-        widths = (widths,) if isinstance(widths, Integral) else widths
-        return tuple(int(width) for width in widths)
+    def _built_callbacks(self, phase):
+        """scikeras' built callbacks for ``phase``: classes get their routed args."""
+        self._initialize_callbacks()
+        return list(self._fit_callbacks if phase == "fit" else self._predict_callbacks)
 
+    # ------------------------------------------------------------ fit, partial_fit
     def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
         """Train the network on ``(X, y)``.
 
@@ -448,7 +578,257 @@ class DenseMLPClassifier(
             classes=classes,
         )
 
-    # ---------------------------------------------------------- fitted state
+    # ------------------------------------ the fit loop: validate, build, train
+    @with_callbacks
+    def _train(
+        self, X, y, sample_weight, X_val, y_val, *, epochs, first_call, classes=None
+    ):
+        """Shared body of :meth:`fit` and :meth:`partial_fit`."""
+        self._validate_params()
+        if not first_call:
+            self._check_network_unchanged()
+        X, y = self._validate_inputs(X, y, reset=first_call)
+        try:
+            image_side(self.augment, X.shape[1])
+        except ValueError:
+            if first_call:  # as validate_data found it: not fitted on X
+                self._forget_failed_call(None)
+            raise
+        if first_call:
+            self._set_classes(y if classes is None else np.asarray(classes))
+        y_idx = encode_labels(self.classes_, y)
+        sample_weight = training_weights(sample_weight, y, self.class_weight)
+        rng = check_random_state(self.random_state)
+        seed = None if self.random_state is None else int(rng.randint(2**31 - 1))
+        validation_data = None
+        if X_val is not None or y_val is not None:
+            if X_val is None or y_val is None:
+                raise ValueError("X_val and y_val must be given together.")
+            validation_data = self._validate_validation_data(X_val, y_val)
+        elif self.early_stopping and epochs > 1:
+            X, y_idx, sample_weight, validation_data = stratified_holdout(
+                X, y_idx, sample_weight, self.validation_fraction, rng
+            )
+        sample_weight = unit_mean(sample_weight)
+        task = FitTask(self, X, y_idx, sample_weight, epochs=epochs)
+        callbacks, stopper = self._callbacks(epochs, validation_data)
+        fit_kwargs = {
+            "batch_size": self.batch_size,
+            "verbose": self.verbose,
+            "shuffle": self.shuffle,
+            **self._routed("fit"),
+            "sample_weight": sample_weight,
+            "epochs": epochs,
+            "validation_data": validation_data,
+            "callbacks": [*callbacks, *task.keras_callbacks],
+        }
+        before = None if first_call else snapshot(self.model_)
+        try:
+            with seeded(seed):
+                model = self._network_to_fit(first_call, seed, X.shape[0] * epochs)
+                history = model.fit(X, y_idx, **fit_kwargs)
+        except BaseException as err:
+            # A callback's error, an interruption: roll back, then re-raise.
+            if not is_out_of_memory(err):
+                self._forget_failed_call(before)
+                raise
+            widths = hidden_widths(self.hidden_layer_sizes)
+            sizes = (self.n_features_in_, *widths, self.n_classes_)
+            message = out_of_memory_message(sizes, self.batch_size, err)
+            raise MemoryError(
+                f"{message}; {self._forget_failed_call(before)}"
+            ) from None
+        self._record_history(history.history, stopper, before)
+        task.end()
+        return self
+
+    def _validate_inputs(self, X, y=None, *, reset):
+        """Check X (and y) and set or compare ``n_features_in_``."""
+        if y is None and reset:
+            # validate_data raises sklearn's "requires y to be passed" error.
+            validate_data(self, X, y, reset=True)
+        if y is None:
+            return validate_data(self, X, reset=reset, dtype=np.float32), None
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float32)
+        check_classification_targets(y)
+        return X, y
+
+    def _validate_validation_data(self, X_val, y_val):
+        """Check ``X_val``/``y_val`` like ``X``/``y``, naming them in errors."""
+        X_checked = check_array(X_val, dtype=np.float32, input_name="X_val")
+        if X_checked.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X_val has {X_checked.shape[1]} features, but "
+                f"{type(self).__name__} is expecting {self.n_features_in_} "
+                "features as input."
+            )
+        # Feature names of a DataFrame X_val against those of X.
+        validate_data(self, X_val, reset=False, skip_check_array=True)
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        check_consistent_length(X_checked, y_val)
+        return X_checked, encode_labels(self.classes_, y_val, what="y_val")
+
+    def _set_classes(self, y):
+        classes = np.unique(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the "
+                f"data, but the data contains only one class: {classes.tolist()}"
+            )
+        self.classes_ = classes
+        self.n_classes_ = len(classes)
+
+    def _callbacks(self, epochs, validation_data):
+        """The fit's Keras callbacks, and the one watching for divergence."""
+        callbacks = self._built_callbacks("fit")
+        if self.early_stopping and validation_data is not None:
+            callbacks.append(
+                keras.callbacks.EarlyStopping(
+                    # sklearn's MLPClassifier watches the validation score
+                    # (accuracy); the loss is a noisier guide to accuracy here.
+                    monitor="val_accuracy",
+                    mode="max",
+                    patience=self.n_iter_no_change,
+                    restore_best_weights=True,
+                )
+            )
+        if self.learning_rate_schedule == "cosine" and epochs > 1:
+            check_no_rate_callbacks(callbacks)
+            callbacks.append(cosine_schedule(self.learning_rate, epochs))
+        stopper = StopOnNonFiniteLoss()
+        return [*callbacks, stopper], stopper
+
+    def _network_to_fit(self, first_call, seed, work):
+        """Build ``model_`` on a first call; return it or the augmenter before it.
+
+        A new network records its ``network_params``, which a later call
+        checks. ``work`` is samples times epochs (for the compile settings).
+        """
+        if first_call:
+            # In a joblib or Dask worker, stay within the worker's share of cores.
+            limit_backend_threads()
+            clear_session()
+            self._network_params = self._current_network_params()
+            self.model_ = build_dense_mlp(
+                self.n_features_in_,
+                self.n_classes_,
+                self._network_params["hidden_layer_sizes"],
+                activation=self.activation,
+                dropout=self.dropout,
+                alpha=self.alpha,
+                seed=seed,
+            )
+            optimizer_cls = type(keras.optimizers.get(self.optimizer))
+            optimizer = optimizer_cls(
+                learning_rate=self.learning_rate, **self._routed("optimizer")
+            )
+            self._compile(self.model_, optimizer, work)
+            self.history_ = {}
+        else:
+            # A cosine cycle of an earlier fit leaves its last rate.
+            self.model_.optimizer.learning_rate = float(self.learning_rate)
+        # Without this, TensorFlow keeps every fit's weights alive.
+        skip_single_replica_all_reduce(self.model_.optimizer)
+        return self._augmented(seed, 0 if first_call else self.n_iter_, work)
+
+    def _compile(self, model, optimizer, work):
+        compile_kwargs = {
+            "metrics": ["accuracy"],
+            **compile_speed_settings(self.batch_size, work),
+            **self._routed("compile"),  # compile__ arguments win
+        }
+        model.compile(
+            optimizer=optimizer,
+            loss="sparse_categorical_crossentropy",
+            **compile_kwargs,
+        )
+
+    def _augmented(self, seed, epochs_done, work):
+        """``model_``, or with ``augment`` a model ``augmenter -> model_``.
+
+        That model shares ``model_``'s layers and optimizer, so fitting it
+        trains ``model_``, which stays the network saved, exported and
+        served. It is kept (``_trainer``) for the next call with the same
+        ranges, reusing its compiled step; its distortions are reseeded for
+        each call (:func:`~sk_mnist._training.augmenter_seed`).
+        """
+        ranges = check_augment(self.augment)
+        if ranges is None:
+            vars(self).pop("_trainer", None)
+            return self.model_
+        cached = getattr(self, "_trainer", None)
+        if cached is None or cached[0] is not self.model_ or cached[1] != ranges:
+            augmenter = make_augmenter(ranges, self.n_features_in_)
+            inputs = keras.Input(shape=(self.n_features_in_,), name="images")
+            trainer = keras.Model(
+                inputs, self.model_(augmenter(inputs)), name="augmented_training"
+            )
+            self._compile(trainer, self.model_.optimizer, work)
+            cached = self._trainer = (self.model_, ranges, trainer, augmenter)
+        _, _, trainer, augmenter = cached
+        seed = augmenter_seed(seed, epochs_done)
+        if seed is not None:
+            state = augmenter.seed_generator.state
+            state.assign(np.asarray([seed, 0], dtype=state.dtype))
+        return trainer
+
+    def _record_history(self, logs, stopper, before):
+        """Append the call's epochs to ``history_``, or roll back a diverged call."""
+        logs = dict(logs)
+        losses = np.asarray(logs.get("loss", ()), dtype=np.float64)
+        if stopper.loss is not None or not np.all(np.isfinite(losses)):
+            message = divergence_message(stopper, losses, self.learning_rate)
+            raise ValueError(f"{message}; {self._forget_failed_call(before)}")
+        if "learning_rate" not in logs:  # no schedule: the rate was constant
+            logs["learning_rate"] = [self.learning_rate] * len(losses)
+        for key, values in logs.items():
+            self.history_.setdefault(key, []).extend(float(v) for v in values)
+        self.n_iter_ = len(self.history_.get("loss", ()))
+
+    def _forget_failed_call(self, before):
+        """Leave the estimator as it was before a failed fit; say how, in words."""
+        if before is not None and restore(self.model_, before):
+            return "the network is left as it was before this call"
+        for name in FITTED_ATTRIBUTES:
+            vars(self).pop(name, None)
+        return "the estimator is left unfitted"
+
+    # -------------------------------------- network_params: the built network
+    def _current_network_params(self):
+        """The parameters fixed in a network built now: ``network_params``."""
+        params = {name: getattr(self, name) for name in NETWORK_PARAMS}
+        params["hidden_layer_sizes"] = hidden_widths(self.hidden_layer_sizes)
+        for route in ("optimizer", "compile"):
+            params.update(
+                (f"{route}__{name}", value)
+                for name, value in self._routed(route).items()
+            )
+        return params
+
+    def _check_network_unchanged(self):
+        """Refuse to continue training a network built with other parameters.
+
+        sklearn's ``MLPClassifier`` has no such check: with ``warm_start`` and
+        new ``hidden_layer_sizes`` it fails on mismatched array shapes.
+        """
+        built = getattr(self, "_network_params", None)
+        if built is None:  # pickled before network_params existed
+            return
+        now = self._current_network_params()
+        for name in sorted(built.keys() | now.keys()):
+            old, new = built.get(name), now.get(name)
+            try:
+                same = plain(old) == plain(new)
+            except ValueError:  # e.g. arrays
+                same = False
+            if not same:
+                raise ValueError(
+                    f"{name} is {new!r}, but the network to continue training "
+                    f"was built with {name}={old!r}; set warm_start=False (or "
+                    "clone the estimator) to build a new network."
+                )
+
+    # ----------------------------------------------------------- fitted state
     def get_fitted_state(self):
         """The fitted attributes as plain JSON values, without the Keras network.
 
@@ -491,10 +871,10 @@ class DenseMLPClassifier(
         True
         """
         check_is_fitted(self)
-        record = getattr(self, "_network_params", None)
-        if record is None:  # pickled before the record existed
-            record = self._built_params(self._widths())
-        return {**classifier_state(self), "network_params": plain(record)}
+        network_params = getattr(self, "_network_params", None)
+        if network_params is None:  # pickled before network_params existed
+            network_params = self._current_network_params()
+        return {**classifier_state(self), "network_params": plain(network_params)}
 
     def set_fitted_state(self, state, model=None):
         """Restore the fitted attributes from :meth:`get_fitted_state`'s dict.
@@ -531,22 +911,43 @@ class DenseMLPClassifier(
         """
         attributes = classifier_attributes(state)
         if "network_params" in state:
-            record = network_record_from_state(
-                state["network_params"], activations=ACTIVATIONS, optimizers=OPTIMIZERS
-            )
+            # Checked as parameters: by the constraints fit would apply.
+            built = type(self)(**network_params_entries(state["network_params"]))
+            try:
+                built._validate_params()
+            except ValueError as err:
+                raise ValueError(f"network_params: {err}") from None
+            network_params = built._current_network_params()
         else:
             self._validate_params()
-            record = self._built_params(self._widths())
+            network_params = self._current_network_params()
         if model is not None:
-            check_network(model, record, attributes)
+            check_network(model, network_params, attributes)
         for name in FITTED_ATTRIBUTES:
             vars(self).pop(name, None)
-        vars(self).update(attributes, _network_params=record)
+        vars(self).update(attributes, _network_params=network_params)
         if model is not None:
             self.model_ = model
         return self
 
-    # ------------------------------------------------------------- inference
+    # -------------------------------------------------------------- inference
+    def _predict_raw(self, X):
+        check_is_fitted(self)
+        X, _ = self._validate_inputs(X, reset=False)
+        routed = self._routed("predict")  # predict__callbacks land here too
+        if routed or self.callbacks:
+            # The user asked for Keras' predict loop (callbacks, batch size).
+            predict_kwargs = {
+                "batch_size": max(self.batch_size, _MIN_PREDICT_BATCH),
+                "verbose": 0,
+                **routed,
+                # scikeras' built callbacks, not the raw predict__callbacks.
+                "callbacks": self._built_callbacks("predict"),
+            }
+            proba = self.model_.predict(X, **predict_kwargs)
+            return np.asarray(proba, dtype=np.float64)
+        return predict_in_chunks(self.model_, X)
+
     def predict_proba(self, X):
         """Class probabilities.
 

@@ -34,29 +34,39 @@ ACTIVATIONS = frozenset(
 )
 
 
+# The widest hidden layer: wider cannot be a tensor dimension on every
+# backend (Keras failed with "Can't convert ... to Tensor").
+MAX_WIDTH = 2**31 - 1
+
+
 def _is_int(value):
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def _check_hidden_layer_sizes(hidden_layer_sizes):
-    """Return ``hidden_layer_sizes`` as a tuple of ints, or raise ValueError.
+def hidden_widths(hidden_layer_sizes):
+    """``hidden_layer_sizes`` as a tuple of ints; an int is one hidden layer.
 
-    A single int means one hidden layer. Every width must be a positive
-    integer: floats and booleans are refused rather than truncated.
+    The one check and normalisation of the widths, shared by
+    :func:`build_dense_mlp` and :class:`~sk_mnist.DenseMLPClassifier`. Every
+    width must be an integer from 1 to ``MAX_WIDTH``: floats and booleans are
+    refused rather than truncated. Raises ``ValueError`` otherwise.
     """
     sizes = hidden_layer_sizes
-    sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
-    if not all(_is_int(width) and width > 0 for width in sizes):
+    try:
+        sizes = (sizes,) if isinstance(sizes, Integral) else tuple(sizes)
+    except TypeError:
+        sizes = None
+    if sizes is None or not all(_is_int(w) and 1 <= w <= MAX_WIDTH for w in sizes):
         raise ValueError(
             "hidden_layer_sizes must hold positive integer widths, got "
-            f"{hidden_layer_sizes!r}."
+            f"{hidden_layer_sizes!r} (each at most {MAX_WIDTH})"
         )
     return tuple(int(width) for width in sizes)
 
 
 def _check_args(n_features, n_classes, hidden_layer_sizes, activation, dropout, alpha):
     """Raise ValueError naming the first invalid argument; return the widths."""
-    hidden_layer_sizes = _check_hidden_layer_sizes(hidden_layer_sizes)
+    hidden_layer_sizes = hidden_widths(hidden_layer_sizes)
     if not (_is_int(n_features) and _is_int(n_classes)) or (
         n_features < 1 or n_classes < 2
     ):
@@ -109,10 +119,8 @@ def build_dense_mlp(
     seed : int or None, default=None
         Seed for the weight initialisers and dropout masks.
     check_input : bool, default=True
-        Check the arguments. :class:`~sk_mnist.DenseMLPClassifier` passes
-        False, having checked its parameters once already (as sklearn's
-        ``check_input`` arguments do); don't use it unless you know what
-        you're doing.
+        Check the arguments. False skips the checks, for callers that have
+        made them already (as sklearn's ``check_input`` arguments do).
 
     Returns
     -------

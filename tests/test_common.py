@@ -30,7 +30,7 @@ EXPECTED_FAILED_CHECKS = {
             "scikeras' BaseWrapper, which we cannot change, defines the legacy "
             "_more_tags. This class defines __sklearn_tags__, which sklearn >= 1.7 "
             "reads alone; sklearn 1.6 also merges _more_tags, whose values "
-            "ScikerasMixin._tags sets to the same (tests/test_estimator.py)."
+            "DenseMLPClassifier._tags sets to the same (tests/test_estimator.py)."
         ),
         "check_sample_weight_equivalence_on_dense_data": (
             "mini-batch SGD: repeating a sample changes the batches and the number "

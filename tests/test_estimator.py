@@ -685,12 +685,12 @@ def test_consecutive_fits_do_not_keep_earlier_weights(digits):
 
 @pytest.mark.slow
 def test_memory_fix_leaves_training_unchanged(digits, monkeypatch):
-    import sk_mnist._training
+    import sk_mnist.estimator
 
     X, y, X_test, _ = digits
     fixed = make_mnist_pipeline(**TINY).fit(X, y)
     monkeypatch.setattr(
-        sk_mnist._training, "skip_single_replica_all_reduce", lambda opt: False
+        sk_mnist.estimator, "skip_single_replica_all_reduce", lambda opt: False
     )
     keras_own = make_mnist_pipeline(**TINY).fit(X, y)
     optimizer = fixed[-1].model_.optimizer
