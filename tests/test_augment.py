@@ -414,7 +414,8 @@ def test_cli_bad_augment_exits_2_naming_it(tmp_path, capsys, value, problem):
 def test_cli_augment_option_values():
     parser = build_parser()
     args = ["train", "--augment"]
-    assert parser.parse_args([*args, "none"]).augment is None
+    # "none" is kept apart from no --augment (the command's default).
+    assert parser.parse_args([*args, "none"]).augment == "none"
     assert parser.parse_args([*args, "elastic"]).augment == "elastic"
     parsed = parser.parse_args([*args, '{"rotation": 10, "stroke": 0.5}'])
     assert parsed.augment == {"rotation": 10, "stroke": 0.5}

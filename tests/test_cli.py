@@ -639,24 +639,68 @@ def test_parser_lists_the_documented_options():
     } <= options
 
 
-def test_help_defaults_are_the_estimators():
+def test_help_defaults_are_the_commands():
     from sk_mnist import HOMEWORK_PARAMS, DenseMLPClassifier
+    from sk_mnist.cli._train import TRAIN_DEFAULTS
 
     train = build_parser()._subparsers._group_actions[0].choices["train"]
     helps = {action.dest: action.help for action in train._actions}
-    params = DenseMLPClassifier().get_params()
+    # The estimator's defaults, but for what the command changes.
+    params = {**DenseMLPClassifier().get_params(), **TRAIN_DEFAULTS}
+    assert DenseMLPClassifier().augment is None
     shown = {
         "epochs": str(params["epochs"]),
+        "augment": params["augment"],
         "batch_size": str(params["batch_size"]),
         "hidden": ",".join(map(str, params["hidden_layer_sizes"])),
         "learning_rate": f"{params['learning_rate']:g}",
         "schedule": params["learning_rate_schedule"],
         "dropout": f"{params['dropout']:g}",
     }
+    fashion = {"epochs": str(DenseMLPClassifier().epochs), "augment": "none"}
     for dest, default in shown.items():
-        assert helps[dest].endswith(f"(default: {default})"), (dest, helps[dest])
+        end = (
+            f" {fashion[dest]} with --dataset fashion-mnist" if dest in fashion else ""
+        )
+        end = f"(default: {default};{end})" if end else f"(default: {default})"
+        assert helps[dest].endswith(end), (dest, helps[dest])
     assert f"batch {HOMEWORK_PARAMS['batch_size']}," in helps["homework"]
     assert f"{HOMEWORK_PARAMS['epochs']} epochs" in helps["homework"]
+
+
+@pytest.mark.parametrize(
+    "options, augment, epochs",
+    [
+        ([], "elastic", 20),
+        (["--augment", "none"], None, 20),
+        (["--augment", "affine", "--epochs", "3"], "affine", 3),
+        (["--homework"], None, 20),
+        (["--homework", "--augment", "elastic"], "elastic", 20),
+        (["--dataset", "mnist"], "elastic", 20),
+        # Not digits: the estimator's defaults.
+        (["--dataset", "fashion-mnist"], None, "estimator's"),
+        (
+            ["--dataset", "fashion-mnist", "--augment", "affine"],
+            "affine",
+            "estimator's",
+        ),
+    ],
+)
+def test_train_recipe_augments_by_default(options, augment, epochs):
+    from sk_mnist import HOMEWORK_PARAMS, DenseMLPClassifier
+    from sk_mnist.cli._train import recipe_pipeline
+
+    args = build_parser().parse_args(["train", *options])
+    mlp = recipe_pipeline(args).named_steps["mlp"]
+    if epochs == "estimator's":
+        epochs = DenseMLPClassifier().epochs
+    assert mlp.augment == augment and mlp.epochs == epochs
+    plain = (
+        HOMEWORK_PARAMS
+        if "--homework" in options
+        else DenseMLPClassifier().get_params()
+    )
+    assert mlp.batch_size == plain["batch_size"]
 
 
 @pytest.mark.slow
@@ -671,5 +715,6 @@ def test_homework_flag_trains_the_homework_recipe_and_flags_override(tmp_path):
     assert params["learning_rate"] == HOMEWORK_PARAMS["learning_rate"]
     assert params["learning_rate_schedule"] == "constant"
     assert params["epochs"] == 1 and params["hidden_layer_sizes"] == [16]
+    assert params["augment"] is None  # the homework had no augmentation
     history = pd.read_csv(out / "history.csv")
     assert history["learning_rate"].tolist() == [HOMEWORK_PARAMS["learning_rate"]]

@@ -1,0 +1,64 @@
+"""The robustness benchmark's wiring: wild sets per normaliser, tiny end-to-end runs.
+
+The benchmark itself is run by hand (see docs/benchmarks.md).
+"""
+
+import importlib.util
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+# Slow: draws image sets and trains networks.
+pytestmark = pytest.mark.slow
+
+SCRIPT = Path(__file__).parents[1] / "benchmarks" / "bench_robustness.py"
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location("bench_robustness", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wild_sets_are_read_by_each_normaliser(bench):
+    sets = bench.wild_sets(0, 6, ("on", "off"))
+    assert set(sets) == {"on", "off"}
+    on, off = sets["on"], sets["off"]
+    assert list(on) == list(off) and "noisy" in on and "plain" in on
+    for kind in on:
+        X, y = on[kind]
+        assert X.shape == (6, 784) and 0 <= X.min() and X.max() <= 1
+        np.testing.assert_array_equal(y, off[kind][1])
+    # Only the noisy images have a background that denoise changes.
+    np.testing.assert_array_equal(on["plain"][0], off["plain"][0])
+    assert (on["noisy"][0] != off["noisy"][0]).any(axis=1).all()
+
+
+def test_sample_run_prints_a_row_per_setting_and_normaliser(bench, capsys):
+    argv = ["--epochs", "1", "--n-digits", "5", "--rounds", "1", "--presets", "none"]
+    status = bench.main([*argv, "--variant", 'rot={"rotation": 5}'])
+    assert status in (0, 1)
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line.split(" | ")[:2] for line in lines if line.count(" | ") > 10]
+    assert rows[0] == ["setting", "denoise"]
+    assert rows[2:] == [["none", "on"], ["none", "off"], ["rot", "on"], ["rot", "off"]]
+
+
+@pytest.mark.skipif(
+    not os.path.isdir("/usr/share/datasets/fashion-mnist"),
+    reason="Debian's dataset-fashion-mnist is not installed",
+)
+def test_fashion_run_compares_each_setting_with_none(bench, capsys):
+    argv = ["--fashion", "--n-train", "600", "--epochs", "1"]
+    status = bench.main([*argv, "--presets", "none", "affine"])
+    out = capsys.readouterr().out
+    assert "Fashion-MNIST, 600 training and 10000 test images" in out
+    rows = [line.split(" | ") for line in out.splitlines() if line.count(" | ") == 4]
+    assert [row[0] for row in rows] == ["setting", "---", "none", "affine"]
+    assert rows[2][2] == "1.00" and rows[2][4] == "+0.0000"
+    change = float(rows[3][4])
+    assert status == (1 if change < -0.005 else 0)
