@@ -13,6 +13,8 @@ from numbers import Real
 import keras
 import numpy as np
 
+from ._messages import plain
+
 __all__ = [
     "FITTED_ATTRIBUTES",
     "NETWORK_PARAMS",
@@ -43,17 +45,6 @@ FITTED_ATTRIBUTES = (
 NETWORK_PARAMS = ("hidden_layer_sizes", "activation", "dropout", "alpha", "optimizer")
 _ROUTED_IN_NETWORK = ("optimizer__", "compile__")
 _LABEL_KINDS = "biufUO"
-
-
-def plain(value):
-    """``value`` with tuples as lists and NumPy scalars as Python ones, recursively."""
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def entry(state, key):

@@ -7,7 +7,9 @@ things the same way.
 
 import sys
 
-__all__ = ["one_line", "say"]
+__all__ = ["is_out_of_memory", "one_line", "plain", "say"]
+
+_OOM_CLASSES = {"ResourceExhaustedError", "OutOfMemoryError"}
 
 
 def one_line(text, limit=None):
@@ -46,3 +48,37 @@ def say(verbose, message, end="\n", file=None):
     """
     if verbose:
         print(message, end=end, file=sys.stderr if file is None else file, flush=True)
+
+
+def plain(value):
+    """``value`` with tuples as lists and NumPy scalars as Python ones, recursively.
+
+    What JSON files and messages show of a parameter value.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_mnist._messages import plain
+    >>> plain({"hidden_layer_sizes": (np.int64(64), 32), "alpha": np.float32(0.5)})
+    {'hidden_layer_sizes': [64, 32], 'alpha': 0.5}
+    """
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0:
+        return value.item()
+    return value
+
+
+def is_out_of_memory(err):
+    """Whether ``err`` is a failed allocation (Python's, or any Keras backend's)."""
+    names = {cls.__name__ for cls in type(err).__mro__}
+    return (
+        isinstance(err, MemoryError)
+        or bool(names & _OOM_CLASSES)
+        or (
+            "RESOURCE_EXHAUSTED" in str(err)
+            and bool(names & {"XlaRuntimeError", "JaxRuntimeError"})
+        )
+    )

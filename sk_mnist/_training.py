@@ -17,6 +17,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import column_or_1d
 
+from ._messages import is_out_of_memory
+
 __all__ = [
     "StopOnNonFiniteLoss",
     "augmenter_seed",
@@ -38,7 +40,6 @@ __all__ = [
 # of them need be imported: TensorFlow's ResourceExhaustedError, PyTorch's
 # OutOfMemoryError; JAX raises an XlaRuntimeError (JaxRuntimeError) whose
 # message starts with RESOURCE_EXHAUSTED.
-_OOM_CLASSES = {"ResourceExhaustedError", "OutOfMemoryError"}
 
 
 def _cosine(epoch, lr, *, base, epochs):
@@ -100,19 +101,6 @@ class StopOnNonFiniteLoss(keras.callbacks.TerminateOnNaN):
 
     def on_epoch_end(self, epoch, logs=None):
         self.on_batch_end(None, logs)
-
-
-def is_out_of_memory(err):
-    """Whether ``err`` is a failed allocation, on any Keras backend."""
-    names = {cls.__name__ for cls in type(err).__mro__}
-    return (
-        isinstance(err, MemoryError)
-        or bool(names & _OOM_CLASSES)
-        or (
-            "RESOURCE_EXHAUSTED" in str(err)
-            and bool(names & {"XlaRuntimeError", "JaxRuntimeError"})
-        )
-    )
 
 
 def stratified_holdout(X, y_idx, sample_weight, validation_fraction, rng):

@@ -42,7 +42,6 @@ from ._fitted_state import (
     classifier_attributes,
     classifier_state,
     network_params_entries,
-    plain,
 )
 from ._keras_runtime import (
     clear_session,
@@ -52,6 +51,7 @@ from ._keras_runtime import (
     seeded,
     skip_single_replica_all_reduce,
 )
+from ._messages import is_out_of_memory, plain
 from ._training import (
     StopOnNonFiniteLoss,
     augmenter_seed,
@@ -60,7 +60,6 @@ from ._training import (
     cosine_schedule,
     divergence_message,
     encode_labels,
-    is_out_of_memory,
     out_of_memory_message,
     restore,
     snapshot,

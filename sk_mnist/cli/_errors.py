@@ -16,6 +16,8 @@ import signal
 import textwrap
 import threading
 
+from .._messages import is_out_of_memory
+
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
@@ -24,7 +26,6 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 # of them need be imported: TensorFlow's ResourceExhaustedError, PyTorch's
 # OutOfMemoryError; JAX raises an XlaRuntimeError (JaxRuntimeError) whose
 # message starts with RESOURCE_EXHAUSTED.
-_OOM_CLASSES = {"ResourceExhaustedError", "OutOfMemoryError"}
 
 
 class UsageError(Exception):
@@ -65,19 +66,6 @@ def sigterm_as_interrupt():
     finally:
         # None: a handler set outside Python, which cannot be put back.
         signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
-
-
-def is_out_of_memory(err):
-    """Whether ``err`` is an allocation failure (Python's or a backend's)."""
-    names = {cls.__name__ for cls in type(err).__mro__}
-    return (
-        isinstance(err, MemoryError)
-        or bool(names & _OOM_CLASSES)
-        or (
-            "RESOURCE_EXHAUSTED" in str(err)
-            and bool(names & {"XlaRuntimeError", "JaxRuntimeError"})
-        )
-    )
 
 
 def _reason(err):

@@ -11,13 +11,6 @@ def say(args, message):
     _say(not args.quiet, message, file=sys.stdout)
 
 
-def plain(value):
-    """A JSON- and reader-friendly form of a parameter value."""
-    if isinstance(value, tuple):
-        return [plain(v) for v in value]
-    return value.item() if hasattr(value, "item") else value
-
-
 def versions():
     """The versions a run records: the libraries, the backend and Python."""
     from importlib.metadata import PackageNotFoundError, version

@@ -15,10 +15,11 @@ import time
 import warnings
 from pathlib import Path
 
+from .._messages import plain
 from . import _options as opt
 from ._data import input_paths, load_train_test
 from ._errors import UsageError, running_network
-from ._report import metrics, plain, versions
+from ._report import metrics, versions
 from ._run_folder import RUN_MARKER, check_out, staged_run
 
 # How long to wait for a --scheduler before giving up.

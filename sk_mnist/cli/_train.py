@@ -5,11 +5,12 @@ import json
 import time
 from types import MappingProxyType
 
+from .._messages import plain
 from . import _options as opt
 from ._data import input_paths, load_train_test
 from ._errors import UsageError, running_network
 from ._options import WIDTHS
-from ._report import metrics, plain, say, versions
+from ._report import metrics, say, versions
 from ._run_folder import RUN_MARKER, check_out, staged_run
 
 # DenseMLPClassifier parameter -> (argparse dest, option) of the recipe options.

@@ -23,10 +23,12 @@ REQUEST_METHODS = ("fit", "partial_fit", "score")
 
 
 class ModelFileError(ValueError):
-    """A saved model is missing a file, malformed, tampered with or unsafe.
+    """A saved model is missing a file, malformed, corrupted or unsafe.
 
     Raised by :func:`~sk_mnist.load_model` with a one-line message naming the
-    file and the problem. It is a ``ValueError``, so ``except ValueError`` catches it.
+    file and the problem. The SHA-256 it checks detects corruption, not
+    tampering: it is stored beside the file it covers, not signed. It is a
+    ``ValueError``, so ``except ValueError`` catches it.
 
     Examples
     --------
