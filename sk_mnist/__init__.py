@@ -73,7 +73,7 @@ def register_onnx_converters():
     >>> [output.name for output in onx.graph.output]
     ['label', 'probabilities']
     """
-    from .export._converters import register_converters
+    from .export import register_converters
 
     register_converters()
 

@@ -244,8 +244,7 @@ def add_serve_parser(sub):
 def cmd_serve(args):
     """Serve a model folder or an ``.onnx`` file over HTTP until stopped."""
     _require(SERVE_MODULES, "sk-mnist serve", SERVE_EXTRA)
-    from ..serve import serve
-    from ..serve._server import is_loopback
+    from ..serve import is_loopback, serve
 
     options = {
         "host": args.host,

@@ -17,7 +17,7 @@ from ._errors import UsageError, reading_data
 
 def image_suffixes():
     """The file name endings read as images (those load_images reads in folders)."""
-    from ..images._folders import IMAGE_EXTENSIONS
+    from ..images import IMAGE_EXTENSIONS
 
     return IMAGE_EXTENSIONS
 

@@ -15,7 +15,7 @@ load and the int8 option are described in :doc:`/export`.
 """
 
 # The names public before the split (file format, limits, options) stay here.
-from ._converters import OnnxConversionError  # noqa: F401
+from ._converters import OnnxConversionError, register_converters  # noqa: F401
 from ._format import (
     ALLOWED_OPS,  # noqa: F401
     FORMAT_NAME,  # noqa: F401
@@ -30,7 +30,7 @@ from ._format import (
     PROBABILITIES,  # noqa: F401
     require,  # noqa: F401
 )
-from ._predictor import OnnxClassifier, load_onnx
+from ._predictor import OnnxClassifier, load_onnx, read_onnx_file  # noqa: F401
 from ._writer import (
     IR_VERSION,  # noqa: F401
     OPSET,  # noqa: F401

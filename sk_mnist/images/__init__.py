@@ -19,7 +19,7 @@ This package is the public face of three private modules: ``_normalizer``
 """
 
 from ._decode import read_image
-from ._folders import load_images
+from ._folders import IMAGE_EXTENSIONS, load_images  # noqa: F401
 from ._normalizer import DigitNormalizer
 
 __all__ = ["DigitNormalizer", "load_images", "read_image"]

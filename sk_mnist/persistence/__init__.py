@@ -19,7 +19,7 @@ from ._format import (
     KERAS_NAME,  # noqa: F401
     ModelFileError,
 )
-from ._load import load_model
+from ._load import load_model, read_model_description  # noqa: F401
 from ._save import _library_versions, save_model  # noqa: F401
 
 __all__ = ["ModelFileError", "load_model", "save_model"]

@@ -177,6 +177,15 @@ def load_model(path):
     return result
 
 
+def read_model_description(path):
+    """The checked description (``sk_mnist.json``) of the model folder ``path``.
+
+    Raises what :func:`load_model` raises for a missing folder or a bad
+    description, without reading the network.
+    """
+    return _read_description(_model_files(path)[0])
+
+
 def _model_files(path):
     """The JSON and Keras files of the model directory ``path``, both present."""
     if not os.path.lexists(path):

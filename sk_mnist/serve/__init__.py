@@ -22,6 +22,6 @@ The endpoints:
 """
 
 from ._app import create_app
-from ._server import serve
+from ._server import is_loopback, serve  # noqa: F401
 
 __all__ = ["create_app", "serve"]

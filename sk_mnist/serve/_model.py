@@ -58,12 +58,11 @@ def check_model_file(path):
     """
     path, is_folder = _model_path(path)
     if is_folder:
-        from ..persistence._load import _model_files, _read_description
+        from ..persistence import read_model_description
 
-        _read_description(_model_files(path)[0])
+        read_model_description(path)
     else:
-        from ..export._format import require
-        from ..export._predictor import read_onnx_file
+        from ..export import read_onnx_file, require
 
         require("onnxruntime")
         read_onnx_file(path)
