@@ -77,3 +77,18 @@ def test_n_jobs_above_the_cores_is_capped_with_a_warning(tmp_path, capsys, monke
     assert captured.out.startswith("4 candidates x 3 folds = 12 fits")
     assert main([*args[:-2], "2", "--dry-run", "--out", str(tmp_path / "s")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_augment_is_grid_searchable_and_checked(tmp_path, capsys):
+    grid = {"mlp__augment": [None, "elastic"], "mlp__epochs": [1]}
+    args = ["search", "--grid", json.dumps(grid), "--cv", "2", "--dry-run"]
+    assert main([*args, "--out", str(tmp_path / "s")]) == 0
+    assert capsys.readouterr().out.splitlines()[1:3] == [
+        "  1: mlp__augment=None, mlp__epochs=1",
+        "  2: mlp__augment='elastic', mlp__epochs=1",
+    ]
+    args = ["search", "--grid", '{"mlp__augment": ["wobble"]}', "--dry-run"]
+    assert main([*args, "--out", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--grid: grid key 'mlp__augment'" in err and "'wobble'" in err
