@@ -1,9 +1,8 @@
 """Keras backend workarounds, each with the reason it exists.
 
-Everything here works around a Keras or backend behaviour that is right for
-Keras in general but wrong or slow for a scikit-learn estimator that is
-fitted hundreds of times in one process (grid searches) or in parallel
-workers. Nothing here changes the numbers a fit produces.
+Each works around a Keras behaviour that is wrong or slow for an estimator
+fitted hundreds of times (searches) or in parallel workers; none changes the
+numbers a fit produces.
 
 * :func:`import_keras_quietly`: TensorFlow writes its C++ start-up notes
   straight to file descriptor 2, burying a command line's own messages.
@@ -14,8 +13,8 @@ workers. Nothing here changes the numbers a fit produces.
   gradient registry, and Keras' global state grows with every model built.
 * :func:`compile_speed_settings`: several batches per compiled call, and XLA
   on large TensorFlow fits, which Keras leaves off on CPUs.
-* :func:`predict_in_chunks`: ``Model.predict``'s loop costs a third of the
-  time of a 10,000-image prediction; JAX compiles one program per shape.
+* :func:`predict_in_chunks`: ``Model.predict``'s loop is slow for a
+  scikit-learn ``predict``; JAX compiles one program per shape.
 * :func:`seeded`: ``keras.utils.set_random_seed`` seeds Python's and NumPy's
   global generators too, which a fit must leave as it found them.
 

@@ -397,8 +397,7 @@ def rows_from_images(files, normalizer, n_features, max_pixels=16_000_000):
     n_features : int
         Values the model takes (an image gives 784).
     max_pixels : int, default=16_000_000
-        Most pixels of one image, checked from its header before it is
-        decoded (413); all the images together may hold 4 times that.
+        Most pixels of one image (see :func:`~sk_mnist.serve.create_app`).
 
     Returns
     -------
