@@ -1,27 +1,14 @@
 """scikit-learn's callback framework (``sklearn.callback``, 1.9+) for sk-mnist.
 
-scikit-learn 1.9 lets an estimator report its fit as a tree of tasks to
-callbacks such as ``ProgressBar`` and ``ScoringMonitor``. Here:
+* :class:`FitTask`: a DenseMLPClassifier fit, one subtask per epoch,
+  reported by the Keras callback :class:`EpochReporter`.
+* :func:`leaf_fit_task`: PixelScaler's fit, one task.
+* :class:`SearchRounds` and :func:`progress_bar_instead_of_lines`: the rounds
+  of sk-mnist's searches, and sklearn's ``ProgressBar`` in place of their log
+  lines where it can show.
 
-* :class:`FitTask` is one fit of :class:`~sk_mnist.DenseMLPClassifier` in
-  that tree: a task per ``fit`` (or ``partial_fit``) call with one subtask per
-  epoch, as ``LogisticRegression`` has one per L-BFGS iteration. The epochs
-  are reported by :class:`EpochReporter`, a Keras callback added to the fit's
-  own callbacks, so the Keras loop is not duplicated. A callback whose
-  ``on_fit_task_end`` returns True (the framework's stop request) ends
-  training after the current epoch, through Keras' ``stop_training`` as
-  ``EarlyStopping`` does.
-* :func:`leaf_fit_task` is the single task of :class:`~sk_mnist.PixelScaler`'s
-  fit, as ``StandardScaler`` reports its own.
-* :class:`SearchRounds` gives the rounds of sk-mnist's searches their tasks
-  (search, round, then sklearn's candidate x fold evaluations), and
-  :func:`progress_bar_instead_of_lines` shows sklearn's ``ProgressBar`` in
-  place of their log lines where it can show: scikit-learn 1.9+, rich
-  installed, a terminal, and not on Dask, whose workers cannot reach it.
-
-On scikit-learn 1.6 to 1.8, which have no ``sklearn.callback``,
-``CallbackSupportMixin`` is an empty class and ``with_callbacks`` returns the
-method unchanged: the estimators have no ``set_callbacks`` and report nothing.
+On scikit-learn < 1.9 ``CallbackSupportMixin`` is an empty class and
+``with_callbacks`` returns the method unchanged: nothing is reported.
 """
 
 import contextlib
@@ -67,8 +54,7 @@ def _supports_callbacks(estimator):
 def leaf_fit_task(estimator, X, y=None):
     """Report the body of ``estimator``'s fit as one task without subtasks.
 
-    The end hook runs only when the body succeeds; the callbacks' teardown
-    always runs (``with_callbacks`` on the fit method does it).
+    The end hook runs only when the body succeeds.
     """
     if not _supports_callbacks(estimator):
         yield
@@ -84,10 +70,8 @@ def leaf_fit_task(estimator, X, y=None):
 class FitTask:
     """One fit of a DenseMLPClassifier as a task of sklearn's callback tree.
 
-    Created once the inputs are checked (the root task begins then), ended
-    by :meth:`end` once the fitted attributes are set. Without the callback
-    framework, or without callbacks, it reports nothing per epoch and
-    :attr:`keras_callbacks` is empty.
+    Created once the inputs are checked, ended by :meth:`end` once the
+    fitted attributes are set; without callbacks it reports nothing.
 
     Parameters
     ----------
@@ -139,17 +123,10 @@ class FitTask:
 class EpochReporter(keras.callbacks.Callback):
     """Keras callback reporting each epoch as a subtask of a :class:`FitTask`.
 
-    At the end of an epoch the callbacks get a ``fitted_estimator`` that
-    predicts with the network as it is then, and whose ``history_`` and
-    ``n_iter_`` stop at that epoch: ``fitted_estimator.history_["loss"][-1]``
-    is the epoch's loss, and ``val_loss``/``val_accuracy`` its validation
-    metrics when validating. A callback returning True from
-    ``on_fit_task_end`` sets Keras' ``stop_training``: training ends after
-    this epoch, and ``EarlyStopping`` (``early_stopping=True``) still
-    restores the best weights, as when it stops training itself.
-
-    Place it after the callbacks that add to the epoch's logs (the learning
-    rate schedule), so that it sees their entries.
+    The callbacks get a ``fitted_estimator`` whose network, ``history_`` and
+    ``n_iter_`` are those of the epoch; one returning True from
+    ``on_fit_task_end`` stops training (Keras' ``stop_training``). Place it
+    after the callbacks that add to the epoch's logs.
     """
 
     def __init__(self, task):
@@ -213,8 +190,7 @@ def terminal_progress_bar(stream=None):
     bar : sklearn.callback.ProgressBar or None
         ``ProgressBar(max_propagation_depth=None)``; None on scikit-learn
         < 1.9, without rich, when ``stream`` is not a terminal, or under
-        joblib's Dask backend (its workers, on other machines, cannot send
-        their progress to this process).
+        joblib's Dask backend.
     """
     if not HAS_CALLBACKS:
         return None
@@ -243,12 +219,9 @@ class _HoldInfo(logging.Filter):
 def progress_bar_instead_of_lines(search, logger):
     """While ``search`` fits, show sklearn's progress bars instead of log lines.
 
-    Only where ``logger`` would print its INFO lines (someone asked for the
-    progress), :func:`terminal_progress_bar` has a bar, and the search has
-    no callbacks of its own (set by the user, or passed down from a
-    meta-estimator): then the bar is the search's callback for this fit and
-    ``logger``'s INFO records are held back, as lines printed under the
-    bars would tear them. Warnings still go through.
+    Only where ``logger`` would print INFO, :func:`terminal_progress_bar`
+    has a bar and the search has no callbacks of its own; ``logger``'s INFO
+    records are then held back (warnings still go through).
     """
     bar = None
     if (
@@ -273,12 +246,9 @@ def progress_bar_instead_of_lines(search, logger):
 class SearchRounds:
     """The rounds of an sk-mnist search as tasks of sklearn's callback tree.
 
-    sklearn's searches evaluate all candidates at once, under one "search"
-    task. sk-mnist's run them in rounds, and sklearn numbers the
-    evaluations of each ``evaluate_candidates`` call from 0, so each round
-    is a task of its own: search, round (one candidate per round with one
-    worker), then sklearn's ``candidate-split-evaluation`` tasks, in which
-    each fit's own tasks (a Pipeline's steps, the epochs) nest.
+    Search, then a task per round (sklearn numbers each
+    ``evaluate_candidates`` call's evaluations from 0), then sklearn's
+    ``candidate-split-evaluation`` tasks.
 
     Parameters
     ----------

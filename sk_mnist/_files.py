@@ -1,11 +1,8 @@
 """Writing an output atomically, and leaving nothing behind when that fails.
 
 A command, a save or a download that fails leaves nothing half-written
-behind, and that includes the folders it created on the way to its output.
-An interruption (Ctrl-C's SIGINT, or SIGTERM where a program turns it into
-an exception as the ``sk-mnist`` command does) that comes while an output is
-being renamed into place or its temporary removed is held until that is
-done (:func:`uninterrupted`), so it cannot leave a temporary behind either.
+behind, nor the folders it created; an interruption during the final rename
+or cleanup is held until it is done (:func:`uninterrupted`).
 
 :func:`file_sha256` is the checksum a saved model records and a server
 reports as the model's version.
@@ -58,13 +55,8 @@ def file_sha256(path):
 def uninterrupted():
     """Hold SIGINT and SIGTERM until the block ends, then deliver them.
 
-    Python runs a signal's handler between two bytecodes, wherever that is;
-    a ``KeyboardInterrupt`` raised there from inside a cleanup (a rename, a
-    ``shutil.rmtree``) leaves it half done. Inside the block a signal is
-    only noted; when the block ends the handlers that were in place are
-    restored and each noted signal is raised again, so that its handler runs
-    then, as if it had just arrived. Outside Python's main thread, where
-    handlers cannot be set, the block runs as it is.
+    A ``KeyboardInterrupt`` raised inside a cleanup (a rename, an rmtree)
+    would leave it half done. Outside the main thread the block runs as is.
 
     Examples
     --------
@@ -117,8 +109,7 @@ def special_kind(path):
     """What ``path`` is if it is neither a regular file nor a folder, else None.
 
     A symbolic link counts as a link, whatever it points to. None also when
-    nothing is at ``path`` or it cannot be examined (the write that follows
-    will report why).
+    nothing is at ``path`` or it cannot be examined.
 
     Parameters
     ----------
@@ -207,11 +198,8 @@ def remove_made_folders(folder, top):
 
 
 def _new_file(folder, prefix, suffix):
-    """Create an empty file with a random name in ``folder``; return its path.
-
-    Unlike :func:`tempfile.mkstemp`, whose 0o600 the renamed file would keep,
-    the file gets the usual mode, 0o666 less the umask.
-    """
+    """Create an empty file with a random name in ``folder`` (mode 0o666 less
+    the umask, unlike :func:`tempfile.mkstemp`); return its path."""
     for _ in range(100):
         path = os.path.join(folder, f"{prefix}{secrets.token_hex(4)}{suffix}")
         try:
@@ -227,19 +215,16 @@ def temporary_beside(target, *, folder=False, suffix=""):
     """Yield a new temporary file or folder next to ``target``, to rename onto it.
 
     ``target``'s missing parent folders are created first. When the block
-    ends, the temporary is removed if it is still there (rename it to
-    ``target`` to keep it), and the parent folders made for it are removed
-    again if ``target`` does not exist then. Errors creating the folders or
-    the temporary are raised as they come (``OSError``).
+    ends, the temporary is removed if still there (rename it to ``target``
+    to keep it), and so are the folders made for it if ``target`` is absent.
 
     Parameters
     ----------
     target : str or path-like
         The file or folder to be written.
     folder : bool, default=False
-        Yield a folder (mode 0o700, as :func:`tempfile.mkdtemp` makes it)
-        instead of an empty file (mode 0o666 less the umask, as ``open``
-        makes it, so that ``target`` gets the usual permissions).
+        Yield a folder (mode 0o700) instead of an empty file (mode 0o666
+        less the umask).
     suffix : str, default=""
         Suffix of a temporary file (some writers pick the format from it).
 
@@ -290,11 +275,7 @@ def temporary_beside(target, *, folder=False, suffix=""):
 
 
 def _naming(err, tmp, target):
-    """``err`` naming ``target`` if it named no file or only the temporary.
-
-    A write that fails (disk full: ENOSPC, a quota) names no file; the
-    user knows ``target``, never the temporary (nor a file inside it).
-    """
+    """``err`` naming ``target`` if it named no file or only the temporary."""
     if err.errno is None or not err.strerror:
         return err
     target = os.fspath(target)
@@ -314,14 +295,10 @@ def _naming(err, tmp, target):
 def staged_folder(target):
     """Yield a new empty folder that replaces the folder ``target`` on success.
 
-    The folder is made beside ``target`` (see :func:`temporary_beside`) with
-    the umask's mode. When the block ends without an error, an existing
-    ``target`` is moved aside, the new folder is renamed to ``target`` and
-    the old one is removed; if that rename fails, the old ``target`` is put
-    back. When the block raises, ``target`` is left as it was. SIGINT and
-    SIGTERM are held from the renames to the end of the cleanup (see
-    :func:`uninterrupted`): once the new folder is complete, the swap and the
-    cleanup finish before an interruption takes effect.
+    The folder is made beside ``target`` (see :func:`temporary_beside`).
+    When the block ends without an error, the old ``target`` is swapped out
+    and removed (put back if the rename fails), with signals held
+    (:func:`uninterrupted`); when the block raises, ``target`` is left as is.
 
     Examples
     --------

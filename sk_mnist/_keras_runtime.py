@@ -1,9 +1,8 @@
 """Keras backend workarounds, each with the reason it exists.
 
-Everything here works around a Keras or backend behaviour that is right for
-Keras in general but wrong or slow for a scikit-learn estimator that is
-fitted hundreds of times in one process (grid searches) or in parallel
-workers. Nothing here changes the numbers a fit produces.
+Each works around a Keras behaviour that is wrong or slow for an estimator
+fitted hundreds of times (searches) or in parallel workers; none changes the
+numbers a fit produces.
 
 * :func:`import_keras_quietly`: TensorFlow writes its C++ start-up notes
   straight to file descriptor 2, burying a command line's own messages.
@@ -14,8 +13,8 @@ workers. Nothing here changes the numbers a fit produces.
   gradient registry, and Keras' global state grows with every model built.
 * :func:`compile_speed_settings`: several batches per compiled call, and XLA
   on large TensorFlow fits, which Keras leaves off on CPUs.
-* :func:`predict_in_chunks`: ``Model.predict``'s loop costs a third of the
-  time of a 10,000-image prediction; JAX compiles one program per shape.
+* :func:`predict_in_chunks`: ``Model.predict``'s loop is slow for a
+  scikit-learn ``predict``; JAX compiles one program per shape.
 * :func:`seeded`: ``keras.utils.set_random_seed`` seeds Python's and NumPy's
   global generators too, which a fit must leave as it found them.
 
@@ -56,10 +55,9 @@ _threads_applied = False
 def import_keras_quietly():
     """Import Keras with the backend's C++ start-up chatter silenced.
 
-    TensorFlow logs oneDNN notes and CUDA probing failures straight to file
-    descriptor 2 while it loads (``TF_CPP_MIN_LOG_LEVEL`` does not cover all
-    of them); on a command line that buries our own messages. A no-op once
-    Keras is imported.
+    TensorFlow writes oneDNN and CUDA notes straight to file descriptor 2,
+    which ``TF_CPP_MIN_LOG_LEVEL`` does not fully cover. A no-op once Keras
+    is imported.
     """
     if "keras" in sys.modules:
         return
@@ -101,19 +99,10 @@ def threads_from_environment():
 def limit_backend_threads():
     """Size TensorFlow's thread pools from ``OMP_NUM_THREADS``, once per process.
 
-    joblib's process workers (``GridSearchCV(n_jobs=N)``) start with
-    ``OMP_NUM_THREADS`` set to ``cores // N``, and Dask's nanny starts its
-    workers with ``OMP_NUM_THREADS=1``: the usual contract that tells each
-    library in a worker how many threads it may use. TensorFlow ignores that
-    variable and sizes its pools to the whole machine, so N workers would
-    each run ``cores`` threads. ``TF_NUM_INTRAOP_THREADS`` /
-    ``TF_NUM_INTEROP_THREADS``, when set, take precedence (TensorFlow reads
-    them itself). PyTorch already honours ``OMP_NUM_THREADS``; JAX's XLA CPU
-    client has no public thread setting.
-
-    A no-op on other backends, when the variable is unset, when the
-    ``TF_NUM_*_THREADS`` variables are set, or when TensorFlow's runtime has
-    already started (its pools cannot be resized then).
+    joblib and Dask set ``OMP_NUM_THREADS`` to each worker's share of the
+    cores; TensorFlow ignores it (:doc:`/cluster`). A no-op on other
+    backends, when the variable is unset, when ``TF_NUM_*_THREADS`` are set,
+    or once TensorFlow's runtime has started.
 
     Returns
     -------
@@ -155,16 +144,10 @@ def _all_reduce_sum_gradients(self, grads_and_vars):
 def skip_single_replica_all_reduce(optimizer):
     """Skip the single-replica ``all_reduce`` in ``optimizer``'s update step.
 
-    On TensorFlow, Keras 3's optimizer passes the gradients through
-    ``ReplicaContext.all_reduce`` even without a ``tf.distribute`` strategy;
-    each trace registers that step's ``tf.custom_gradient`` for good, which
-    keeps every fit's weights in memory (the bisection and measurements are
-    in ``docs/benchmarks.md``). With one replica the sum is the gradients
-    themselves, so this skips it: the updates are bit-identical.
-
-    One optimizer instance is patched, not the class. Idempotent; a no-op on
-    other backends, under a ``tf.distribute`` strategy, or when Keras'
-    optimizer no longer has the method.
+    On TensorFlow that step keeps every fit's weights alive (see
+    :doc:`/benchmarks`); with one replica the sum is the gradients
+    themselves, so the updates are bit-identical. Patches this instance
+    only; a no-op on other backends or under a ``tf.distribute`` strategy.
 
     Parameters
     ----------
@@ -200,10 +183,8 @@ def skip_single_replica_all_reduce(optimizer):
 def clear_session():
     """``keras.backend.clear_session()``, except inside a ``tf.distribute`` scope.
 
-    Clearing drops Keras' global graph and name state from earlier fits, so
-    that a grid search's hundredth fit is as fast and as lean as its first;
-    inside a strategy's ``scope()`` it would also drop the scope's graph
-    state, and leaving the scope then fails, so there the state is kept.
+    So that a search's hundredth fit is as fast and lean as its first; inside
+    a strategy's ``scope()`` clearing would break leaving the scope.
 
     Returns
     -------
@@ -230,13 +211,9 @@ def clear_session():
 def compile_speed_settings(batch_size, work):
     """``Model.compile`` arguments that make training faster without changing it.
 
-    Several batches per compiled call (``steps_per_execution``) save the
-    Python round trip per batch, which dominates small batches on CPU. On
-    TensorFlow, XLA (``jit_compile``) fuses each layer's ops; Keras leaves it
-    off on CPU-only machines, and its compile time (~1 s for the homework
-    network) only pays off on large fits, so it is switched on from ``work``
-    (samples times epochs) of ``XLA_MIN_WORK``. JAX always compiles with XLA;
-    the torch backend supports neither.
+    Several batches per compiled call (``steps_per_execution``), and on
+    TensorFlow XLA (``jit_compile``) from ``work`` of ``XLA_MIN_WORK``, where
+    its compile time pays off (:doc:`/benchmarks`).
 
     Parameters
     ----------
@@ -270,10 +247,8 @@ def compile_speed_settings(batch_size, work):
 def predict_in_chunks(model, X):
     """Outputs of ``model`` on ``X``, ``PREDICT_CHUNK`` rows per compiled call.
 
-    Skips ``Model.predict``'s loop (data adapter, callbacks, progress), which
-    costs a third of the time on 10,000 images. The last chunk is zero-padded
-    to a power of two, so that any number of rows reuses a handful of
-    compiled shapes (JAX compiles one program per input shape).
+    Skips ``Model.predict``'s loop; the last chunk is zero-padded to a power
+    of two, so that few shapes are compiled (:doc:`/benchmarks`).
 
     Parameters
     ----------
@@ -307,9 +282,8 @@ def predict_in_chunks(model, X):
 def seeded(seed):
     """Seed Python, NumPy and the Keras backend; restore Python's and NumPy's state.
 
-    ``keras.utils.set_random_seed`` is the one call that makes a Keras fit
-    reproducible, but it also reseeds Python's and NumPy's global generators,
-    which a scikit-learn estimator must not change. ``None`` seeds nothing.
+    ``keras.utils.set_random_seed`` also reseeds the global generators, which
+    an estimator must not change. ``None`` seeds nothing.
 
     Parameters
     ----------

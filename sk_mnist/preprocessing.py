@@ -34,12 +34,8 @@ class PixelScaler(
     """Scale grey levels from 0-255 to ``float32`` values in [0, 1].
 
     The homework's ``x_train / 255`` as a stateless transformer: ``fit``
-    only records the input's shape (``n_features_in_``, and
-    ``feature_names_in_`` for DataFrames) so that it can check later inputs.
-    Values outside 0-255, NaN or infinity raise ``ValueError``. With
-    scikit-learn 1.9+, its fit is one task for the callbacks of
-    ``set_callbacks`` (and of a pipeline or search it is in), as
-    ``StandardScaler``'s is.
+    only records the input's shape, to check later inputs. Values outside
+    0-255, NaN or infinity raise ``ValueError``.
 
     Attributes
     ----------
@@ -191,8 +187,8 @@ class PixelScaler(
             As returned by :meth:`get_fitted_state`; every entry is checked
             before anything is set.
         model : None
-            PixelScaler has no network; accepted for symmetry with
-            :meth:`~sk_mnist.DenseMLPClassifier.set_fitted_state`.
+            Ignored (for symmetry with
+            :meth:`~sk_mnist.DenseMLPClassifier.set_fitted_state`).
 
         Returns
         -------

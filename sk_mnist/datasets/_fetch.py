@@ -281,8 +281,7 @@ def fetch_dataset(
     """Load a full data set by name, downloading it once into a cache folder.
 
     The function behind :func:`fetch_mnist`, :func:`fetch_fashion_mnist` and
-    ``sk-mnist --dataset NAME``; it returns the data together with where it
-    came from.
+    ``sk-mnist --dataset NAME``.
 
     Parameters
     ----------
@@ -361,18 +360,14 @@ def fetch_mnist(
 ):
     """Load the full MNIST data set, downloading it once into a cache folder.
 
-    The first call downloads LeCun's original IDX files (11 MB) from the
-    mirror torchvision uses, or else Keras' ``mnist.npz``, or else, when the
-    ``kaggle`` command and its credentials are set up, Kaggle's
-    "mnist-in-csv" files.  Each file is checked against its publisher's MD5 or
-    SHA-256 before it is used, and again on every later call, which reads the
-    cache and needs no network.
+    The first call downloads LeCun's IDX files (or Keras' ``mnist.npz``, or
+    Kaggle's CSV files); every call checks them against their published
+    checksums.  :doc:`/data` lists the sources.
 
     Parameters
     ----------
     data_home : str or os.PathLike, optional
-        The cache folder; the files go in its ``mnist`` sub-folder.  Default:
-        ``$SK_MNIST_DATA``, else ``~/.cache/sk-mnist``.  To work offline,
+        The cache folder, as in :func:`fetch_dataset`.  To work offline,
         copy ``mnist.npz`` or the four IDX ``.gz`` files into
         ``DATA_HOME/mnist``.
     download_if_missing : bool, default=True
@@ -397,11 +392,7 @@ def fetch_mnist(
     Raises
     ------
     FetchError
-        With a one-line message, if there is no network (the message says how
-        to use local files instead), a server does not answer within
-        `timeout`, no source gives files that match their checksums, the data
-        home cannot be written, or the data is not there and
-        `download_if_missing` is False.  A ``FetchError`` is an ``OSError``.
+        As :func:`fetch_dataset`.
 
     See Also
     --------
@@ -439,18 +430,13 @@ def fetch_fashion_mnist(
     """Load the full Fashion-MNIST data set, downloading it once if needed.
 
     Reads Debian's ``dataset-fashion-mnist`` package in place when it is
-    installed (``/usr/share/datasets/fashion-mnist/``).  Otherwise the first
-    call downloads Zalando's IDX files (30 MB) from their site or Keras'
-    mirror, or else, when the ``kaggle`` command and its credentials are set
-    up, Kaggle's "fashionmnist" CSV files, into the cache folder.  Every file
-    is checked against its published MD5 sum (Debian's by a SHA-256 of its
-    content) before it is used.
+    installed; otherwise the first call downloads Zalando's IDX files (or
+    Kaggle's CSV files), checked as by :func:`fetch_mnist`.
 
     Parameters
     ----------
     data_home : str or os.PathLike, optional
-        The cache folder; the files go in its ``fashion-mnist`` sub-folder.
-        Default: ``$SK_MNIST_DATA``, else ``~/.cache/sk-mnist``.
+        The cache folder, as in :func:`fetch_dataset`.
     download_if_missing : bool, default=True
         If False, raise ``FetchError`` instead of downloading.
     timeout : float, default=30
@@ -473,11 +459,7 @@ def fetch_fashion_mnist(
     Raises
     ------
     FetchError
-        With a one-line message, if there is no network (the message says how
-        to use local files instead), a server does not answer within
-        `timeout`, no source gives files that match their checksums, the data
-        home cannot be written, or the data is not there and
-        `download_if_missing` is False.  A ``FetchError`` is an ``OSError``.
+        As :func:`fetch_dataset`.
 
     See Also
     --------

@@ -35,18 +35,10 @@ def load_mnist_csv(path):
     """Load MNIST-style digits from a CSV file.
 
     Reads the Kaggle "mnist-in-csv" layout (header ``label,1x1,...,28x28``,
-    one image per row) and its common variants: no header row (the label
-    first), 784 pixel columns without labels, the leading index column
-    written by ``pandas.DataFrame.to_csv``, CRLF line ends, a UTF-8
-    byte-order mark and gzip compression (``.csv.gz``).  A header's columns
-    are read by name: the ``label`` column wherever it is, and pixels named
-    ``1x1``-``28x28``, ``pixel0``-``pixel783``, ``pixel1``-``pixel784`` or
-    (beside ``label``) ``0``-``783``, in any order.
-
-    The file may be a stream (a pipe or FIFO, such as bash's ``<(...)``): it
-    is read once, and kept in memory for the checks, up to 512 MiB.  No line
-    may be longer than 64 KiB, so that a file without line ends is refused
-    after reading that much.
+    one image per row) and its common variants (no header, no labels, a
+    pandas index column, Kaggle's ``pixel0``... names, gzip); a header's
+    columns are read by name.  A stream (a pipe or FIFO) is read once.
+    :doc:`/data` lists the layouts and the limits.
 
     Parameters
     ----------
@@ -71,9 +63,8 @@ def load_mnist_csv(path):
         names a ``label`` column but not the 784 pixels or names a column
         twice, a row with the wrong number of columns, an empty, NaN,
         non-numeric, non-integer or out-of-range value, a line longer than
-        64 KiB, if it is not UTF-8 text (UTF-16, say, or binary), a stream
-        over 512 MiB, or a corrupt or truncated gzip file.  The one-line
-        message names the file and, where it can, the line and the column.
+        64 KiB, text that is not UTF-8, a stream over 512 MiB, or a corrupt
+        gzip file; the message names the file, line and column.
 
     Examples
     --------
@@ -92,8 +83,7 @@ def load_mnist_csv(path):
 
 
 def _read_at_most(f, size):
-    """Up to ``size`` bytes of ``f``, read in chunks, so that memory grows with
-    what the file holds rather than with what its header promises."""
+    """Up to ``size`` bytes of ``f``, read in chunks (memory follows the file)."""
     data = bytearray()
     while len(data) < size and (chunk := f.read(min(_CHUNK, size - len(data)))):
         data += chunk
@@ -154,12 +144,7 @@ def _size_error(source, dims, start, what, found):
 
 
 def _read_idx(path, magic, what, argument):
-    """``(name, data)`` of an IDX file, whose size is checked before it is kept.
-
-    Memory never follows the header's claim alone: a raw file is checked
-    against its size, a stream against ``MAX_STREAM_BYTES``, and gzip data
-    past ``_KEEP_BYTES`` is counted (and dropped) before it is read again.
-    """
+    """``(name, data)`` of an IDX file, whose size is checked before it is kept."""
     source = Source(path, argument)
     path, start = source.name, 4 * ((magic & 0xFF) + 1)
     with gzip_errors(path):
@@ -223,8 +208,6 @@ def load_idx(images, labels=None):
         If a file has the wrong magic number, images that are not 28x28, a
         data size that does not match its header, labels outside 0-9, if the
         image and label counts differ, or if gzip data is corrupt or truncated.
-        A file is read no further than its header promises (and one byte),
-        so a gzip bomb behind a small header is refused early.
 
     Examples
     --------
@@ -316,12 +299,8 @@ def _check_values(values, what, label):
 
 
 def _csv_blocks(rows, block=4096):
-    """Yield uint8 `rows` as CSV text, one block at a time.
-
-    Each value indexes a table of its text ("0," to "255,", NUL-padded to 4
-    bytes) and the padding is masked out, so there is no per-cell Python work:
-    several times faster than ``np.savetxt`` or ``DataFrame.to_csv``.
-    """
+    """Yield uint8 `rows` as CSV text, one block at a time, from a table of
+    each value's text (no per-cell Python work)."""
     text = b"".join(f"{v},".encode().ljust(4, b"\0") for v in range(256))
     table = np.frombuffer(text, np.uint8).reshape(256, 4)
     keep = table != 0
@@ -337,10 +316,9 @@ def save_mnist_csv(path, X, y=None):
     """Write digits as CSV in the Kaggle "mnist-in-csv" layout.
 
     The header is ``label,1x1,1x2,...,28x28`` (just ``1x1,...,28x28`` without
-    labels), then one image per row.  The file is gzip-compressed when `path`
-    ends with ``.gz``.  It is written to a temporary file in the same folder
-    and moved into place, so `path` is never left half-written; missing
-    parent folders are created (and removed again if the write fails).
+    labels), then one image per row, gzip-compressed when `path` ends with
+    ``.gz``.  The file is written beside `path` and moved into place, so it
+    is never left half-written; missing parent folders are created.
 
     Parameters
     ----------

@@ -1,10 +1,7 @@
 """OnnxClassifier and load_onnx: predictions of an exported model on onnxruntime.
 
-The reading side of :mod:`sk_mnist.export`, kept apart from the writing side
-so that serving an ONNX file imports only NumPy and onnxruntime (neither
-``onnx`` nor Keras nor TensorFlow). :func:`load_onnx` reads the file's bytes
-once, has :mod:`._graph_check` refuse what sk-mnist never writes, and gives
-onnxruntime those same bytes.
+The reading side of :mod:`sk_mnist.export`, apart from the writing side so
+that serving an ONNX file imports only NumPy and onnxruntime.
 """
 
 import json
@@ -38,12 +35,8 @@ _MAX_CLASSES_BYTES = 64 * 2**20
 
 
 def _metadata_classes(text, dtype):
-    """``sk_mnist.classes`` (JSON) as an array of ``dtype``, or a ValueError.
-
-    The labels must be a flat list of unique values of one type, the type of
-    ``dtype``: all strings, all ints (all numbers for a float dtype) or all
-    booleans.
-    """
+    """``sk_mnist.classes`` (JSON: a flat list of unique labels of ``dtype``'s
+    kind) as an array of ``dtype``, or a ValueError."""
     if dtype.kind not in "biufUO":
         raise ValueError(f"classes dtype {dtype.str!r} is not numbers or strings")
     try:
@@ -167,10 +160,8 @@ def _label_kind(labels):
 class OnnxClassifier:
     """Predictions of an exported sk-mnist model, run by onnxruntime.
 
-    Made by :func:`load_onnx`. It predicts as the exported pipeline does
-    (same labels, probabilities within about 1e-6), checks its input as the
-    pipeline does, and needs neither Keras nor TensorFlow. It is not
-    fitted: it only predicts.
+    Made by :func:`load_onnx`. It predicts and checks its input as the
+    exported pipeline does, without Keras or TensorFlow.
 
     Parameters
     ----------
@@ -301,8 +292,7 @@ class OnnxClassifier:
 def read_onnx_file(path):
     """The bytes of the ONNX file ``path``, once :func:`load_onnx`'s checks pass.
 
-    Raises what :func:`load_onnx` raises for the file (see there), without
-    needing onnxruntime: the server checks a file with it before it starts.
+    Raises what :func:`load_onnx` raises for the file, without onnxruntime.
     """
     path = Path(os.fspath(path))
     if path.is_dir():
@@ -325,11 +315,9 @@ def read_onnx_file(path):
 def load_onnx(path, *, providers=None, session_options=None):
     """Read an ONNX file written by :func:`export_onnx`, for predictions.
 
-    Only onnxruntime runs the model: nothing in it runs as Python, and
-    neither Keras nor TensorFlow is imported. The file is untrusted input:
-    its bytes are read once and checked (see Raises), and onnxruntime is
-    given those bytes. ``session_options`` gets the config entry
-    ``session.load_model_format = ONNX``.
+    Only onnxruntime runs the model; nothing in the file runs as Python. The
+    file is untrusted: its bytes are read once, checked (see Raises) and
+    given to onnxruntime.
 
     Parameters
     ----------
@@ -352,13 +340,10 @@ def load_onnx(path, *, providers=None, session_options=None):
     FileNotFoundError, IsADirectoryError
         If ``path`` is not a file.
     ValueError
-        One line naming the file, if it is not an ONNX model or not one
-        written by :func:`export_onnx`: tensors whose data lies outside the
-        file (ONNX external data), ops outside :data:`ALLOWED_OPS`,
-        subgraphs, more than :data:`MAX_ONNX_NODES` nodes, more weights than
-        ``sk_mnist.persistence.MAX_MODEL_WEIGHTS``, a file over
-        :data:`MAX_ONNX_BYTES` or bad metadata are refused before
-        onnxruntime reads the model.
+        One line naming the file, if it is not an ONNX model written by
+        :func:`export_onnx`: external data, ops outside :data:`ALLOWED_OPS`,
+        subgraphs, more than :data:`MAX_ONNX_NODES` nodes, too many weights,
+        a file over :data:`MAX_ONNX_BYTES` or bad metadata.
 
     Examples
     --------

@@ -44,11 +44,7 @@ _QUANTIZED_OPS = ["MatMul", "Gemm"]
 
 
 def _export_steps(model):
-    """``(steps, classifier)`` of an exportable fitted model.
-
-    ``steps`` are the top-level ``(name, estimator)`` pairs, without
-    ``"passthrough"`` and None.
-    """
+    """``(steps, classifier)`` of an exportable fitted model (no passthrough)."""
     from ..estimator import DenseMLPClassifier
 
     if isinstance(model, DenseMLPClassifier):
@@ -134,19 +130,12 @@ def _finish(onnx, onnx_model, metadata):
 def to_onnx(model):
     """Return the ONNX model of a fitted pipeline or DenseMLPClassifier.
 
-    See :func:`export_onnx` for what the model computes; this returns it in
-    memory (an ``onnx.ModelProto``, checked with ``onnx.checker`` and
-    against :data:`ALLOWED_OPS`) instead of writing a file. The graph is
-    ``skl2onnx.to_onnx``'s, with ``zipmap`` off, a float32 input ``X`` and
-    the metadata :func:`load_onnx` reads.
+    What :func:`export_onnx` writes, in memory and checked.
 
     Parameters
     ----------
     model : Pipeline or DenseMLPClassifier
-        A fitted Pipeline whose last step is a DenseMLPClassifier and whose
-        other steps skl2onnx converts (a :func:`~sk_mnist.make_mnist_pipeline`,
-        ``StandardScaler``, ``PCA``, a ``ColumnTransformer`` of integer
-        column indices, ...), or a fitted bare DenseMLPClassifier.
+        As for :func:`export_onnx`.
 
     Returns
     -------
@@ -208,12 +197,8 @@ def _check_quantize(quantize):
 
 @contextlib.contextmanager
 def _without_preprocessing_advice():
-    """Drop the quantiser's ``logging.warning`` that advises pre-processing.
-
-    The warning goes to the root logger, which ``logging.warning`` would give
-    a stderr handler for good if it has none; a handler of the same kind is
-    added for the call only, so other warnings still show.
-    """
+    """Drop the quantiser's ``logging.warning`` that advises pre-processing;
+    other warnings still show."""
     root = logging.getLogger()
 
     def keep(record):
@@ -232,11 +217,8 @@ def _without_preprocessing_advice():
 
 
 def _quantize_int8(onnx, onnx_model, tmp):
-    """Quantise ``onnx_model``'s MatMul and Gemm weights to int8 into ``tmp``.
-
-    Returns the serialized int8 model, with ``onnx_model``'s metadata and
-    ``quantization: int8``.
-    """
+    """The serialized int8 model of ``onnx_model`` (MatMul and Gemm weights),
+    with its metadata and ``quantization: int8``."""
     require("onnxruntime")
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -265,21 +247,11 @@ def export_onnx(model, path, *, quantize=None):
     Python, Keras or sk-mnist (see :func:`load_onnx` for a predictor over
     onnxruntime).
 
-    - Input ``X``: float32, shape ``(n, n_features)`` (``(n, 784)`` for
-      MNIST): grey levels 0-255 for a pipeline whose first step is a
-      PixelScaler, whatever the model was trained on otherwise. uint8
-      images are cast to float32 first (exactly; :class:`OnnxClassifier`
-      does it for you). The ONNX model does not check the range.
-    - Output ``label``: shape ``(n,)``, the predicted values of
-      ``classes_``, as int64 or strings (:class:`OnnxClassifier` gives them
-      the dtype of ``classes_``).
-    - Output ``probabilities``: float32, shape ``(n, n_classes)``, columns
-      in the order of ``classes_``.
-
-    The file's metadata (``metadata_props``) records the sk-mnist version,
-    ``classes_`` (JSON) and its dtype, whether the input is pixels, the
-    steps, the network, the Keras backend and version that exported it and,
-    for an int8 file, ``quantization: int8``.
+    Input ``X`` is float32 ``(n, n_features)`` (grey levels 0-255 after a
+    PixelScaler; the model does not check the range); outputs are ``label``
+    ``(n,)`` and float32 ``probabilities`` ``(n, n_classes)``. The metadata
+    records the version, ``classes_``, the steps and the backend;
+    :doc:`/export` has the details.
 
     Parameters
     ----------
@@ -287,20 +259,15 @@ def export_onnx(model, path, *, quantize=None):
         A fitted Pipeline whose last step is a DenseMLPClassifier and whose
         other steps skl2onnx converts (a :func:`~sk_mnist.make_mnist_pipeline`,
         ``StandardScaler``, ``PCA``, ...), or a fitted bare
-        DenseMLPClassifier, as trained or as loaded with
-        :func:`~sk_mnist.load_model`.
+        DenseMLPClassifier.
     path : str or os.PathLike
-        The file to write (``.onnx`` by convention). Missing parent folders
-        are made. The file is written beside ``path`` under a temporary
-        name and renamed onto it, so a failed export leaves nothing behind
-        and an earlier file at ``path`` as it was.
+        The file to write (``.onnx`` by convention), atomically: a failed
+        export leaves an earlier file as it was. Missing folders are made.
     quantize : {None, "int8"}, default=None
-        None writes float32 weights. ``"int8"`` quantises the weights of
-        every ``MatMul`` and ``Gemm`` (the Dense layers, a PCA) to int8 with
-        onnxruntime's dynamic quantiser (activations are quantised per
-        batch as they come): a file a quarter of the size, faster on CPUs
-        with int8 instructions, predicting the same label for nearly every
-        image (see :doc:`/deploying`). Needs onnxruntime.
+        None writes float32 weights. ``"int8"`` quantises the ``MatMul`` and
+        ``Gemm`` weights with onnxruntime's dynamic quantiser: a quarter of
+        the size, nearly always the same labels (:doc:`/deploying`). Needs
+        onnxruntime.
 
     Returns
     -------

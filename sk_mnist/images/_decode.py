@@ -51,12 +51,7 @@ def _name(source):
 
 
 def _shown(name):
-    """``name`` as it can be printed: undecodable bytes as ``\\xNN``, controls escaped.
-
-    A file name's bytes that are not UTF-8 come from ``os.fsdecode`` as lone
-    surrogates, which ``print`` cannot write; a newline would split the
-    one-line message.
-    """
+    """``name`` printable: undecodable bytes as ``\\xNN``, controls escaped."""
     try:
         raw = os.fsencode(name)
     except UnicodeEncodeError:  # a surrogate that no byte made
@@ -68,9 +63,8 @@ def _shown(name):
 def _opened(source, where):
     """``(what Image.open takes, name)`` for one source, or a TypeError naming it.
 
-    Paths (str, path-like, bytes as ``os.fsencode`` gives) are opened by name;
-    bytes, bytearray or memoryview holding the file's content, and binary file
-    objects, are read as they are.
+    Paths are opened by name; content bytes and binary file objects are read
+    as they are.
     """
     if isinstance(source, os.PathLike):
         source = os.fspath(source)
@@ -156,14 +150,10 @@ def _grey(im):
 def read_image(source, *, max_pixels=_MAX_PIXELS):
     """Read one image file as a 2-D grey array of levels 0-255.
 
-    PNG, JPEG, BMP, GIF, TIFF or WebP (Pillow's other decoders are never
-    tried: see ``FORMATS``). Colour
-    becomes grey with Pillow's luma weights; transparent pixels are
-    composited on white (a digit drawn on a transparent canvas reads as ink
-    on paper); 16-bit grey levels are scaled to 0-255; the EXIF orientation
-    of a photograph is applied; of an animated GIF or multi-page TIFF, the
-    first frame is read. The polarity is left as it is: a digit in black ink
-    on white paper stays dark on light (:class:`~sk_mnist.DigitNormalizer` inverts it).
+    PNG, JPEG, BMP, GIF, TIFF or WebP (only the decoders of ``FORMATS``).
+    Colour becomes grey, transparency white, the EXIF orientation is applied
+    and the polarity is kept (:class:`~sk_mnist.DigitNormalizer` inverts it);
+    :doc:`/images` has the details.
 
     Parameters
     ----------
@@ -172,13 +162,11 @@ def read_image(source, *, max_pixels=_MAX_PIXELS):
         that is not UTF-8), its content (``bytes``, ``bytearray`` or
         ``memoryview`` of an encoded image, as a web upload gives), or a file
         object opened in binary mode (``open(path, "rb")``, ``io.BytesIO``).
-        Bytes are read as content when they begin with an image format's
-        signature or hold a NUL byte (which no file name can), else as a name.
+        Bytes are content when they begin with an image signature or hold a
+        NUL byte, else a name.
     max_pixels : int, default=50_000_000
-        Largest width x height accepted. The size is read from the file's
-        header and a larger image is refused before it is decoded, so a
-        "decompression bomb" (a small file that decodes to gigabytes) never
-        fills the memory. The default fits a 48-megapixel photograph.
+        Largest width x height accepted, read from the header before the
+        image is decoded (a "decompression bomb" is refused).
 
     Returns
     -------

@@ -41,12 +41,8 @@ def _is_folder(entry):
 
 
 def _image_files(folder):
-    """The image files under ``folder``, sorted; hidden ones skipped.
-
-    The order is ``os.walk``'s (a folder's files, then each subfolder's, in
-    sorted order), walked with a list rather than by recursion, and at most
-    ``_MAX_DEPTH`` folders deep: deeper, a ValueError names the folder.
-    """
+    """The image files under ``folder`` in ``os.walk``'s sorted order, hidden
+    ones skipped, at most ``_MAX_DEPTH`` folders deep (else a ValueError)."""
     found, todo = [], [(os.fspath(folder), 0)]
     while todo:
         root, depth = todo.pop()
@@ -147,19 +143,14 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS, transform=N
     """Read digit image files: a list of files, a folder, or labelled folders.
 
     * A folder of ``<label>/`` folders (``root/0/*.png``, ``root/1/*.png``,
-      ..., the layout of Keras' ``image_dataset_from_directory`` and
-      torchvision's ``ImageFolder``) gives the images and their labels, read
-      from the folder names: ints when every name is an integer (``7``,
-      ``07``), else the names as strings. Images may sit at any depth under
-      their label folder.
+      ..., as Keras' ``image_dataset_from_directory``) gives the images and
+      their labels, ints when every folder name is an integer.
     * A folder of image files, a single file, or a list of files gives the
       images and no labels.
 
-    In folders, files ending in one of ``.png .jpg .jpeg .bmp .gif .tif .tiff
-    .webp`` (any case) are read, in sorted order; others (a README, a
-    ``Thumbs.db``) and hidden ones are skipped. The files of a list are all
-    read, whatever their names. The images keep their size and polarity:
-    pass them to :class:`~sk_mnist.DigitNormalizer`.
+    In folders, image files (by extension) are read in sorted order, others
+    and hidden ones skipped; :doc:`/images` has the rules. The images keep
+    their size and polarity: pass them to :class:`~sk_mnist.DigitNormalizer`.
 
     Parameters
     ----------
@@ -171,11 +162,8 @@ def load_images(source, *, return_X_y=False, max_pixels=_MAX_PIXELS, transform=N
         Largest width x height accepted for each image (see
         :func:`~sk_mnist.read_image`).
     transform : callable, default=None
-        Applied to each image as soon as it is read; only its result is kept
-        (as torchvision's ``ImageFolder`` does). A folder of large photos
-        then takes the memory of its results, not of every decoded photo:
-        ``lambda image: DigitNormalizer().transform([image])[0]`` keeps 784
-        bytes an image.
+        Applied to each image as soon as it is read; only its result is
+        kept, e.g. ``lambda image: DigitNormalizer().transform([image])[0]``.
 
     Returns
     -------

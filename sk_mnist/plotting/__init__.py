@@ -10,9 +10,7 @@ one call, like :class:`sklearn.metrics.ConfusionMatrixDisplay`:
 * :class:`ClassDistributionDisplay` - bar chart of the class counts of one or
   two label sets.
 * :class:`DigitGridDisplay` - a grid of digit images titled with their labels.
-* :class:`TrainingHistoryDisplay` - loss and accuracy per epoch of one fit
-  (not sklearn's ``LearningCurveDisplay``, which plots scores against the
-  training-set size).
+* :class:`TrainingHistoryDisplay` - loss and accuracy per epoch of one fit.
 * :class:`DigitConfusionMatrixDisplay` - the confusion matrix, with a row and
   a column for every class the classifier knows.
 * :class:`MisclassifiedDisplay` - the most confidently misclassified digits.
@@ -23,13 +21,9 @@ one call, like :class:`sklearn.metrics.ConfusionMatrixDisplay`:
 * :func:`save_figure` - write a display's figure to a PNG file and close it.
 
 Single-axes displays take ``ax=None`` (a new figure when None). Grid displays
-draw a grid of axes and take ``fig=None`` instead: a matplotlib ``Figure`` or
-``SubFigure`` to draw the grid in (a new figure when None). Either way, the
-input is checked before a figure is made, and a figure a display made is
-closed again if drawing fails.
-
-matplotlib is imported only when something is drawn, and Keras never, so
-importing this module is cheap.
+take ``fig=None`` instead (a ``Figure`` or ``SubFigure``). The input is
+checked before a figure is made. matplotlib is imported only when something
+is drawn.
 """
 
 from ._class_distribution import ClassDistributionDisplay

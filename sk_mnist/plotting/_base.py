@@ -1,8 +1,7 @@
 """What every display shares: the figure to draw in, and digit-image grids.
 
-:func:`axes_or_new` is the one way a display gets its axes: the caller's, or
-new ones on a new figure that is closed again if drawing fails, so that a
-failed call leaves no figure open behind it.
+:func:`axes_or_new` gives every display its axes: the caller's, or new ones
+on a figure closed again if drawing fails.
 """
 
 import contextlib
@@ -38,8 +37,7 @@ def axes_or_new(caller, ax=None, *, figsize, shape=None, fig=None):
         None for a single new Axes; otherwise an ndarray of new Axes of this
         shape.
     fig : matplotlib Figure or SubFigure, default=None
-        The caller's figure to add the new axes to, instead of a new figure
-        (grid displays take it). It is the caller's, so it is never closed.
+        The caller's figure to add the new axes to (never closed).
 
     Yields
     ------

@@ -10,8 +10,8 @@ class ClassDistributionDisplay:
     """Bar chart of the number of samples of each class.
 
     One set of bars per label set (for example training and test labels),
-    side by side, with a legend when there is more than one set. It is
-    recommended to use :meth:`from_labels` to create it.
+    side by side, with a legend when there is more than one set. Create it
+    with :meth:`from_labels`.
 
     Parameters
     ----------

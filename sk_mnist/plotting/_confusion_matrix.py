@@ -10,15 +10,11 @@ from ._base import axes_or_new
 class DigitConfusionMatrixDisplay:
     """Confusion matrix of a classifier, titled, with a row for every class.
 
-    Drawn by :class:`sklearn.metrics.ConfusionMatrixDisplay`, whose artists
-    it keeps, on a figure sized for 10 classes with the title "Confusion
-    matrix". :meth:`from_estimator` labels the rows and columns with the
-    estimator's ``classes_`` and any other label of ``y`` or ``y_pred``, so a
-    class that neither holds still gets its row and column of zeros; sklearn's
-    own ``from_estimator`` would drop it. It is recommended to use
-    :meth:`from_estimator` or :meth:`from_predictions` to create it. Bad
-    labels (of unequal lengths, or of mixed types) raise before a figure is
-    made, and a new figure is closed again if drawing fails.
+    Drawn by :class:`sklearn.metrics.ConfusionMatrixDisplay`, titled
+    "Confusion matrix". Unlike sklearn's, :meth:`from_estimator` keeps a row
+    and column for every class of ``classes_``, even one absent from ``y``
+    and ``y_pred``. Create it with :meth:`from_estimator` or
+    :meth:`from_predictions`.
 
     Parameters
     ----------

@@ -66,9 +66,8 @@ class DigitGridDisplay:
         cmap : str or matplotlib Colormap, default="gray_r"
             Colormap; ``"gray_r"`` draws dark digits on white.
         fig : matplotlib Figure or SubFigure, default=None
-            Where to add the grid of axes (``fig.subplots``), for example one
-            of ``plt.figure().subfigures(1, 2)``. If None, a new figure is
-            created.
+            Where to add the grid of axes (``fig.subplots``). If None, a new
+            figure is created.
 
         Returns
         -------

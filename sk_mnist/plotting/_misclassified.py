@@ -23,9 +23,8 @@ class MisclassifiedDisplay:
 
     Each image is titled ``"true -> predicted (p)"``, where ``p`` is the
     probability given to the predicted class, and the images are ordered by
-    ``p``, highest first. When nothing is misclassified, a single axes says
-    so. It is recommended to use :meth:`from_estimator` or
-    :meth:`from_predictions` to create it.
+    ``p``, highest first. Create it with :meth:`from_estimator` or
+    :meth:`from_predictions`.
 
     Parameters
     ----------

@@ -41,11 +41,8 @@ def _leading_normalizer(estimator):
 
 
 def _normalized(normalizer, images):
-    """``(rows, stages)`` of ``normalizer`` on ``images``: see ``DigitNormalizer``.
-
-    ``stages`` holds the steps before deskewing and stroke normalisation,
-    when the normaliser does them, ``{name: rows}``.
-    """
+    """``(rows, stages)`` of ``normalizer`` on ``images``; ``stages`` is
+    ``{name: rows}`` of the steps before deskewing and thinning."""
     if isinstance(normalizer, DigitNormalizer):
         return normalizer._transform(images, stages=True)
     return normalizer.transform(images), {}
@@ -64,18 +61,13 @@ def _pick(n_total, n_images, random_state, candidates=None):
 class DigitNormalizationDisplay:
     """Digit images next to what the model sees of them after normalisation.
 
-    Each image takes two cells of a grid: on the left the original as it
-    looks (grey levels 0-255 in grey, colour in colour), on the right the
-    28 x 28 image that :class:`~sk_mnist.DigitNormalizer` makes of it,
-    bright ink on black, as the model receives it. A normaliser that
-    deskews or normalises the stroke width adds a cell for each step
-    before those, between the two: "centred" (the digit scaled and
-    centred, as without them), then "deskewed" when the stroke width is
-    normalised after deskewing. With predictions, the
-    right cell is titled with the predicted label and its probability, in
-    red when it differs from the label: a misread digit shows why (inverted
-    wrongly, cut by noise, too thin). It is recommended to use
-    :meth:`from_images` or :meth:`from_estimator` to create it.
+    Each image takes two cells of a grid: the original as it looks, then
+    the 28 x 28 image :class:`~sk_mnist.DigitNormalizer` makes of it, as the
+    model receives it, with a cell for each earlier step ("centred",
+    "deskewed") in between when the normaliser deskews or thins. With
+    predictions, the right cell is titled with the predicted label and its
+    probability, in red when wrong. Create it with :meth:`from_images` or
+    :meth:`from_estimator`.
 
     Parameters
     ----------

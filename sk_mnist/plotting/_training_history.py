@@ -35,10 +35,8 @@ class TrainingHistoryDisplay:
 
     Two side-by-side axes: loss on the left (``loss``, and ``val_loss`` when
     present), accuracy on the right (``accuracy``, and ``val_accuracy`` when
-    present), against the epoch number, starting at 1. It is recommended to
-    use :meth:`from_history` or :meth:`from_estimator` to create it.
-    :class:`sklearn.model_selection.LearningCurveDisplay` is another thing:
-    scores against the training-set size, over many fits.
+    present), against the epoch number, starting at 1. Create it with
+    :meth:`from_history` or :meth:`from_estimator`.
 
     Parameters
     ----------

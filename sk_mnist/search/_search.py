@@ -57,12 +57,8 @@ def parse_grid(grid, pipeline, *, randomized=False):
         file, line and column), not an object, a key given twice in one
         object, an unknown parameter, ``memory`` (joblib would unpickle the
         files of that cache folder), an empty list, or a value the pipeline
-        refuses, including the low end, middle or high end of a distribution.
-        Values are tried on a clone of the pipeline and checked with sklearn's
-        ``_validate_params`` of the pipeline and of each step, and the
-        pipeline must keep transformers (or ``"passthrough"``) before a
-        classifier, so ``steps`` or a step set to ``"passthrough"`` is
-        checked too.
+        refuses (each value is tried on a clone of the pipeline), including
+        either end or the middle of a distribution.
 
     Examples
     --------
@@ -97,11 +93,8 @@ def _import_the_estimator():
 def start_workers(n_jobs):
     """Start the ``n_jobs`` joblib worker processes of a search in the background.
 
-    A fresh worker spends seconds importing Keras and its backend before its
-    first fit (about 5 s with TensorFlow on 2 cores). Called before this
-    process's own Keras import (and data loading), the workers' imports run
-    alongside it. The search then reuses the warm workers: joblib keeps them
-    for any later ``Parallel`` call with the same ``n_jobs``.
+    Their Keras imports then run alongside this process's own; joblib keeps
+    the warm workers for the search's ``Parallel`` call with the same ``n_jobs``.
 
     Parameters
     ----------
@@ -137,11 +130,7 @@ def start_workers(n_jobs):
 
 
 class _FixedSplits:
-    """A splitter that yields the same index arrays in every round.
-
-    The same folds for every candidate, and fixed arrays that can be
-    broadcast to the workers once, with the images.
-    """
+    """A splitter that yields the same index arrays in every round."""
 
     def __init__(self, splits):
         self.splits = splits
@@ -171,12 +160,7 @@ _FAILED = re.compile(r"^((?:\w+\.)*\w+(?:Error|Exception)): (.+)$", re.MULTILINE
 
 
 def _all_fits_failed(err):
-    """sklearn's "All the N fits failed" error with the reason on line one, or None.
-
-    sklearn raises it when every fit of one ``evaluate_candidates`` call (one
-    round here) failed. It starts with an empty line and puts the reason at
-    the end of a traceback, so a one-line report of it said nothing.
-    """
+    """sklearn's "All the N fits failed" error with the reason on line one, or None."""
     text = str(err)
     counted = re.match(r"\s*All the (\d+) fits failed", text)
     reason = _FAILED.search(text)
@@ -189,13 +173,9 @@ def _all_fits_failed(err):
 
 
 class _ProgressMixin:
-    """Evaluate candidates in rounds that keep every worker busy, log each one.
+    """Evaluate candidates in rounds of ``lcm(workers, folds) / folds``; log each.
 
-    A round holds the fewest candidates whose fits fill the workers evenly
-    (``lcm(workers, folds) / folds``), so running in rounds costs little
-    parallelism while giving a progress line, with the best score so far,
-    after every round. Results are identical to one round: the candidates,
-    their order and their folds do not change.
+    Results are those of one round: same candidates, order and folds.
     """
 
     def fit(self, X, y=None, **params):
@@ -294,14 +274,12 @@ class ProgressGridSearchCV(_ProgressMixin, GridSearchCV):
     """sklearn's ``GridSearchCV`` with progress logging and Dask-friendly data.
 
     Same parameters and results as :class:`sklearn.model_selection.GridSearchCV`.
-    Before the first fit, ``fit`` checks every candidate as a fit would start
-    (sklearn's ``_validate_params`` of the estimator and of each step, and a
-    ``class_weight`` dict against the classes of ``y``) and raises a one-line
-    ``ValueError`` naming the key and value a fit would refuse. Candidates
-    run in rounds sized to the number of workers; after each round
-    the ``sk_mnist.search`` logger reports, at INFO level, the fits done, the
-    elapsed time and the best mean score so far. Under joblib's Dask backend
-    the training data is broadcast to the workers once, not once per round.
+    ``fit`` first checks every candidate and raises a one-line ``ValueError``
+    naming a key and value a fit would refuse. Candidates run in rounds sized
+    to the workers; after each, the ``sk_mnist.search`` logger reports (INFO)
+    the fits done, the time and the best score so far. Under joblib's Dask
+    backend the data is sent to the workers once. :doc:`/model_selection`
+    has the details.
 
     Examples
     --------
@@ -314,13 +292,10 @@ class ProgressGridSearchCV(_ProgressMixin, GridSearchCV):
     >>> search.best_params_
     {'n_neighbors': 1}
 
-    ``logging.basicConfig(level=logging.INFO)`` (or a handler on the
-    ``sk_mnist.search`` logger) shows lines such as ``2/4 fits (1 of 2
-    candidates x 2 folds), 0:00:01 elapsed, best so far 0.9610
-    (n_neighbors=1)``. Where those lines would show and stdout is a
-    terminal, with scikit-learn 1.9+ and rich and not on Dask, sklearn's
-    ``ProgressBar`` shows instead: nested bars for the search, its rounds,
-    each fit and its epochs. Callbacks set with ``set_callbacks`` replace it.
+    ``logging.basicConfig(level=logging.INFO)`` shows lines such as ``2/4
+    fits (1 of 2 candidates x 2 folds), 0:00:01 elapsed, best so far 0.9610
+    (n_neighbors=1)``; on a terminal with scikit-learn 1.9+ and rich,
+    sklearn's ``ProgressBar`` shows instead.
     """
 
 
@@ -406,8 +381,7 @@ def make_search(
 def count_fits(search, X=None, y=None, groups=None):
     """Number of fits ``search.fit(X, y)`` will run: candidates x folds (+ refit).
 
-    Counted without fitting or checking anything, so a caller can say how
-    much work a search is before it starts (``sk-mnist search --dry-run``).
+    Counted without fitting anything (``sk-mnist search --dry-run``).
 
     Parameters
     ----------

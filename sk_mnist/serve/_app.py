@@ -189,9 +189,7 @@ def _body_parser(request, body, served, limits, normalizer):
 async def _parse_body(request, served, limits, normalizer):
     """Rows and per-row extras from any body ``/predict`` accepts.
 
-    Every body is decoded in a thread, never on the event loop: a small body
-    (a 14 kB PNG of 7000 x 7000 pixels, a gzip CSV, a form of many parts) can
-    take seconds, and /health and the other requests must not wait.
+    Decoded in a thread: a small body can take seconds to decode.
     """
     body = await request.body()
     parse, args = _body_parser(request, body, served, limits, normalizer)
@@ -258,10 +256,8 @@ _ERROR_HANDLERS = {
 async def lifespan(app):
     """Load the model of ``app.state.model_source`` for the app's lifetime.
 
-    Startup loads it in a thread (Keras takes seconds), puts it on its
-    runtime, warms it up and stores the :class:`ServedModel` as
-    ``app.state.served``; shutdown stops its inference thread once the
-    requests queued are answered.
+    Startup stores the :class:`ServedModel` as ``app.state.served``;
+    shutdown stops it once the queued requests are answered.
     """
     state = app.state
     state.served = await run_in_threadpool(
@@ -295,14 +291,11 @@ def create_app(
     MNIST-style by :class:`~sk_mnist.images.DigitNormalizer`), ``GET /health``,
     ``GET /`` (a page to draw a digit on), FastAPI's ``/docs`` and
     ``/openapi.json``, and the Open Inference Protocol (KServe v2, Triton's
-    HTTP API) under ``/v2``. Bad requests get a 4xx answer
-    ``{"detail": "..."}`` (``{"error": "..."}`` under ``/v2``) with a
-    one-line message; the server keeps serving.
+    HTTP API) under ``/v2``. Bad requests get a 4xx answer with a one-line
+    ``{"detail": "..."}`` (``{"error": "..."}`` under ``/v2``).
 
-    The arguments and a model path are checked here (a bad one raises at
-    once); the model is loaded when the application starts, in its
-    ``lifespan``, so run it under an ASGI server or
-    ``with TestClient(app)``.
+    The arguments are checked here; the model is loaded when the application
+    starts, so run it under an ASGI server or ``with TestClient(app)``.
 
     Parameters
     ----------
@@ -320,9 +313,8 @@ def create_app(
         Identifies the model in ``/health``. A path's is ``"sha256:..."`` of
         its file.
     max_image_pixels : int, default=16_000_000
-        Most pixels (width x height) of one uploaded image, read from its
-        header before it is decoded (a 12-megapixel photograph fits); more
-        get 413. A request's images may hold 4 times that in all (413).
+        Most pixels of one uploaded image, read from its header before it
+        is decoded (413 beyond); a request's images, 4 times that in all.
     body_timeout : float, default=10.0
         Seconds a client has, once its headers are in, to send the whole
         body; a slower one gets 408 and the connection is closed.
@@ -331,11 +323,9 @@ def create_app(
         (the model folder's name), else ``"sk-mnist"``.
     runtime : {"auto", "keras", "onnx"}, default="auto"
         How a saved Keras model runs. ``"auto"`` converts a model loaded from
-        a folder to ONNX in memory when the ``onnx`` extra is installed and
-        the converted probabilities match Keras' within 1e-5 (on CPU,
-        onnxruntime answers single rows several times faster), and keeps
-        Keras otherwise; ``"onnx"`` converts any Keras model or raises;
-        ``"keras"`` never converts. ``/health`` says which ran.
+        a folder to ONNX in memory when it can (the ``onnx`` extra, and
+        probabilities within 1e-5 of Keras'); ``"onnx"`` converts any Keras
+        model or raises; ``"keras"`` never converts. ``/health`` says which.
 
     Returns
     -------

@@ -193,10 +193,8 @@ _BAD_PAIRS = _bad_pairs()
 def _strict_numbers(lines):
     """Whether every number in `lines` is written as JSON writes numbers.
 
-    NumPy's and pandas' parsers read ``00012``, ``.5``, ``5.`` and ``-.5``,
-    which JSON refuses; their other non-JSON forms (``1e5e5``, ``1 2``) they
-    refuse too. Leading zeros and misplaced ``.``, ``-`` or ``e`` are
-    found here with a few vector operations over the bytes.
+    NumPy's and pandas' parsers read ``00012``, ``.5`` or ``5.``, which JSON
+    refuses; these are found with a few vector operations over the bytes.
     """
     a = np.frombuffer(b"\n\n" + lines + b"\n", dtype=np.uint8)
     # Integer grey levels (the usual body) have no "." "-" "e": no pair to check.
@@ -242,13 +240,8 @@ def _plain_rows(body, n_features, max_rows):
 
 
 def _read_numbers(lines):
-    """The comma-separated numbers of `lines`, flat, as float64.
-
-    Large bodies are read one value a line by pandas' C parser, 2x faster than
-    ``np.loadtxt`` on 500 rows (29 against 62 ms); small ones by
-    ``np.loadtxt``: in the server, under 8 clients of one row each, pandas
-    took single-row JSON from 628 to 259 requests/s.
-    """
+    """The comma-separated numbers of `lines`, flat, as float64: pandas for
+    large bodies, ``np.loadtxt`` for small ones (:doc:`/benchmarks`)."""
     if len(lines) < _PANDAS_FROM_BYTES:
         return np.loadtxt(io.BytesIO(lines), delimiter=",", dtype=np.float64)
     return pd.read_csv(
@@ -404,8 +397,7 @@ def rows_from_images(files, normalizer, n_features, max_pixels=16_000_000):
     n_features : int
         Values the model takes (an image gives 784).
     max_pixels : int, default=16_000_000
-        Most pixels of one image, checked from its header before it is
-        decoded (413); all the images together may hold 4 times that.
+        Most pixels of one image (see :func:`~sk_mnist.serve.create_app`).
 
     Returns
     -------
@@ -468,8 +460,7 @@ def _decode(raw):
 class _FormReader:
     """python-multipart callbacks that keep the files of a form in memory.
 
-    Parsing stops at the first text field and at file number
-    ``max_files + 1``, so a form of many parts costs no more than that.
+    Parsing stops at the first text field and at file number ``max_files + 1``.
     """
 
     def __init__(self, body, boundary, max_files):

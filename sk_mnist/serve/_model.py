@@ -1,12 +1,7 @@
 """The served model: loaded once, described for ``/health``, called by one thread.
 
-All model calls go through one inference thread that takes every request
-waiting in its queue and answers them with a single ``predict_proba`` call
-(dynamic batching, as TensorFlow Serving does). On CPU a Keras call on one row
-costs about as much as on a few dozen, so under concurrent load the requests
-share that cost, and the model is never called from two threads at once (Keras
-and JAX programs need not be thread-safe). It adds no waiting: a lone request
-is predicted as soon as the thread is free.
+The inference thread answers every request waiting with one
+``predict_proba`` call (dynamic batching; :doc:`/deploying`).
 """
 
 import asyncio
@@ -50,11 +45,8 @@ def _model_path(path):
 def check_model_file(path):
     """Refuse early what :func:`load_model_file` refuses without loading.
 
-    A missing path, a file that is neither a model folder nor ``.onnx``, a
-    folder without a valid ``sk_mnist.json``, an ONNX file that
-    :func:`~sk_mnist.export.load_onnx` refuses and a missing onnxruntime
-    raise here, in one line, so that a server never starts on them. The
-    checksums, the network and the onnxruntime session are left to the load.
+    In one line, so that a server never starts on them; checksums, network
+    and session are left to the load.
     """
     path, is_folder = _model_path(path)
     if is_folder:
@@ -109,8 +101,7 @@ def load_model_file(path):
 def onnx_in_memory(model):
     """`model`, a fitted Keras pipeline, converted to ONNX run by onnxruntime.
 
-    Nothing is written to disk. The converted model is checked against
-    `model` on a fixed probe of random rows.
+    Nothing is written to disk; the result is checked against `model`.
 
     Raises
     ------
@@ -211,10 +202,8 @@ def check_classifier(model):
 def start_serving(source, *, runtime="auto", model_id=None):
     """The :class:`ServedModel` of ``source``, loaded, on its runtime, warmed up.
 
-    ``source`` is a fitted classifier, or the path of a model folder or
-    ``.onnx`` file (loaded by :func:`load_model_file`, whose SHA-256 is then
-    the ``model_id`` unless one is given). The first prediction, which
-    compiles the model, is made here rather than by the first request.
+    ``source`` is a fitted classifier or a model path (then its SHA-256 is
+    the default ``model_id``).
     """
     from_path = is_model_path(source)
     if from_path:

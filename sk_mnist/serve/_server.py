@@ -57,11 +57,8 @@ HTTP_PARSERS = ("auto", "httptools", "h11")
 class _HeaderDeadlineMixin:
     """Close a connection whose request headers are not all in in time.
 
-    uvicorn times out idle keep-alive connections, but not a connection that
-    sends nothing, or half its headers, and stops: each holds a file
-    descriptor for ever. Here a connection whose request headers are not all
-    in `header_timeout` seconds after it opened (or after its previous answer
-    was sent and more bytes came) gets 408 and is closed.
+    uvicorn does not time out a connection that sends half its headers and
+    stops; here it gets 408 after `header_timeout` seconds and is closed.
     """
 
     header_timeout = DEFAULT_HEADER_TIMEOUT
@@ -118,9 +115,7 @@ def _h11_protocol():
 def _httptools_protocol():
     """uvicorn's httptools protocol with the header deadline and size bound.
 
-    httptools (llhttp) keeps any amount of header bytes, so a request whose
-    headers go on past ``MAX_HEADER_BYTES`` (counted from the read after the
-    one that began the request) gets 431 and is closed.
+    Headers past ``MAX_HEADER_BYTES`` get 431 (httptools keeps any amount).
     """
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -184,12 +179,9 @@ def make_server(
 ):
     """The uvicorn server of `app`, with the limits on slow or many clients.
 
-    `http` picks the HTTP/1.1 parser: httptools (uvicorn's fast one) when it
-    is installed, else h11; both get the same header deadline and size bound.
-
-    Run it with ``server.run(sockets=[bind(host, port)])``; stop it with
-    ``server.should_exit = True``. ``lifespan="off"`` when the caller runs
-    the app's lifespan itself, as :func:`serve` does.
+    `http` picks the parser (httptools if installed, else h11). Run it with
+    ``server.run(sockets=[bind(host, port)])``; stop it with
+    ``server.should_exit = True``.
     """
     import uvicorn
 
@@ -258,11 +250,9 @@ def serve(
 ):
     """Load a model file and serve it over HTTP until interrupted.
 
-    The model is loaded once, safely (no pickle): a folder written by
-    :func:`sk_mnist.save_model`, or a ``.onnx`` file run by onnxruntime. One
-    uvicorn process serves it; model calls go through one inference thread
-    that batches the requests waiting. Open ``http://HOST:PORT/`` to draw a
-    digit, ``/docs`` for the API.
+    The model is loaded once, safely (no pickle), and served by one uvicorn
+    process (:doc:`/deploying`). Open ``http://HOST:PORT/`` to draw a digit,
+    ``/docs`` for the API.
 
     Parameters
     ----------
@@ -290,7 +280,7 @@ def serve(
         (408 beyond, and the connection is closed).
     header_timeout : float, default=10.0
         Seconds a connection has to send a request's headers (408 and closed
-        beyond): a client that connects and stops holds nothing for long.
+        beyond).
     keep_alive_timeout : float, default=5
         Seconds an idle keep-alive connection stays open.
     limit_concurrency : int, default=1000
@@ -362,12 +352,8 @@ def _run(coroutine, config):
 
 
 async def _serve_loaded(app, server, sock, model_path, host):
-    """Run the app's lifespan, then uvicorn inside it.
-
-    The model is loaded before uvicorn serves anything, so that a model it
-    cannot load raises here, to :func:`serve`'s caller, rather than being
-    logged by uvicorn.
-    """
+    """Run the app's lifespan, then uvicorn inside it, so that a model that
+    cannot load raises to :func:`serve`'s caller."""
     async with app.router.lifespan_context(app):
         log = logging.getLogger("uvicorn.error")
         bound_host, bound_port = sock.getsockname()[:2]
