@@ -12,9 +12,11 @@ from sk_mnist import HOMEWORK_PARAMS, make_mnist_pipeline
 pytestmark = pytest.mark.slow
 
 # Measured on this split (issue notes): the defaults score 0.952-0.959 over
-# seeds 0-4; the homework recipe's last epoch moves between ~0.93 and ~0.963
-# from seed to seed (plain Keras and this library alike).
-DEFAULTS_FLOOR = 0.95
+# seeds 0-4 on one machine, and 0.948 for seed 0 on a CPU without AVX-512
+# VNNI (the float32 kernels differ); the homework recipe's last epoch moves
+# between ~0.93 and ~0.963 from seed to seed (plain Keras and this library
+# alike).
+DEFAULTS_FLOOR = 0.945
 HOMEWORK_FLOOR = 0.93
 
 
