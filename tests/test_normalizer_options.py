@@ -12,7 +12,7 @@ from sklearn.pipeline import make_pipeline  # noqa: E402
 from sklearn.utils._param_validation import InvalidParameterError  # noqa: E402
 
 from sk_mnist.images import DigitNormalizer  # noqa: E402
-from sk_mnist.images._normalizer import _stroke_width  # noqa: E402
+from sk_mnist.images._strokes import _stroke_width  # noqa: E402
 from sk_mnist.plotting._normalized import DigitNormalizationDisplay  # noqa: E402
 
 
