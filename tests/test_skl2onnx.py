@@ -334,6 +334,7 @@ print(json.dumps({{
 """
 
 
+@pytest.mark.slow  # a fresh interpreter each, to see what the imports register
 @pytest.mark.parametrize("first", ["skl2onnx", "sk_mnist.estimator"])
 def test_plain_skl2onnx_converts_after_import_sk_mnist(first):
     """No explicit call: importing skl2onnx and the estimator registers."""
