@@ -18,6 +18,7 @@ from .._messages import one_line
 from ._inputs import (
     ACCEPTED,
     CSV_TYPES,
+    INLINE_JSON_BYTES,
     INLINE_ROWS,
     JSON_TYPES,
     MULTIPART_TYPE,
@@ -189,10 +190,13 @@ def _body_parser(request, body, served, limits, normalizer):
 async def _parse_body(request, served, limits, normalizer):
     """Rows and per-row extras from any body ``/predict`` accepts.
 
-    Decoded in a thread: a small body can take seconds to decode.
+    Decoded in a thread (a small image or gzip file can take seconds to
+    decode), but for small JSON bodies, read inline in well under a millisecond.
     """
     body = await request.body()
     parse, args = _body_parser(request, body, served, limits, normalizer)
+    if parse is rows_from_json and len(body) <= INLINE_JSON_BYTES:
+        return parse(*args)
     return await run_in_threadpool(parse, *args)
 
 

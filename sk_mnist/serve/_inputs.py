@@ -26,6 +26,9 @@ CSV_TYPES = frozenset({"text/csv", "application/csv", "application/vnd.ms-excel"
 MULTIPART_TYPE = "multipart/form-data"
 #: Answers of more rows than this are written in a worker thread, not inline.
 INLINE_ROWS = 64
+#: JSON bodies up to this size are read inline, not in a worker thread: a few
+#: rows, read in well under a millisecond (json.loads is linear in the size).
+INLINE_JSON_BYTES = 16 * 1024
 _CSV_SUFFIXES = (".csv", ".csv.gz")
 _GZIP_MAGIC = b"\x1f\x8b"
 # A Kaggle CSV row is at most 4 characters per value ("255,") for the label and
@@ -160,7 +163,8 @@ _PLAIN_HEAD = re.compile(
 _PLAIN_TAIL = re.compile(rb"\]" + _WS + rb"\]" + _WS + rb"\}" + _WS + rb"\Z")
 _ROW_BREAK = re.compile(rb"\][ \t]*,[ \t]*\[")
 _NUMBER_BYTES = b"0123456789.,-eE []\t"
-_PANDAS_FROM_BYTES = 64 * 1024
+# Below this size json.loads reads plain rows faster than pandas (docs/benchmarks.md).
+_PLAIN_FROM_BYTES = 64 * 1024
 # Byte classes of the rows' text, for the strict JSON number check.
 _DIGIT, _ZERO, _POINT, _MINUS, _EXP, _SEP, _SPACE = range(7)
 _CLASS = np.full(256, _SEP, dtype=np.uint8)
@@ -240,10 +244,8 @@ def _plain_rows(body, n_features, max_rows):
 
 
 def _read_numbers(lines):
-    """The comma-separated numbers of `lines`, flat, as float64: pandas for
-    large bodies, ``np.loadtxt`` for small ones (:doc:`/benchmarks`)."""
-    if len(lines) < _PANDAS_FROM_BYTES:
-        return np.loadtxt(io.BytesIO(lines), delimiter=",", dtype=np.float64)
+    """The comma-separated numbers of `lines`, flat, as float64 (pandas' C
+    parser, one value a line)."""
     return pd.read_csv(
         io.BytesIO(lines.replace(b",", b"\n")),
         header=None,
@@ -270,7 +272,9 @@ def rows_from_json(body, n_features, max_rows):
     X : ndarray of shape (n, n_features)
     extras : None
     """
-    X = _plain_rows(body, n_features, max_rows)
+    X = None
+    if len(body) >= _PLAIN_FROM_BYTES:
+        X = _plain_rows(body, n_features, max_rows)
     if X is not None:
         check_grey_levels(X, "instances")
         return X, None
