@@ -26,6 +26,14 @@ its single-row latency, measured in this process while the server is idle.
    JSON, as Open Inference Protocol infer requests (``POST
    /v2/models/mnist/infer``, a UINT8 tensor of shape ``[n, 784]``).
 
+With ``--ceiling`` (default on), the single JSON load also runs, in the same
+run, against two servers without a model, started the same way (the same
+uvicorn set-up, :func:`sk_mnist.serve._server.make_server`) and answering every
+request with the same fixed, real-sized answer: a bare ASGI app, and a FastAPI
+app with one route that reads the body. Their rates are what these clients and
+uvicorn (then FastAPI) can reach on this machine at all: the ceiling of the
+single-image goal.
+
 The saved folder is served twice, side by side in one run: with the default
 runtime (``auto``: through its ONNX form in memory when onnxruntime is
 installed, as ``/health`` reports) and with ``--runtime keras``. With
@@ -75,6 +83,9 @@ def parse_args(argv=None):
     parser.add_argument("--hidden", default="1024,512,256")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--onnx", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--ceiling", action=argparse.BooleanOptionalAction, default=True
+    )
     return parser.parse_args(argv)
 
 
@@ -253,15 +264,60 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def start_server(path, runtime):
+SERVE_CODE = (
+    "import sys; from sk_mnist.serve import serve; serve(sys.argv[1], "
+    "port=int(sys.argv[2]), log_level='warning', access_log=False, "
+    f"model_name={MODEL_NAME!r}, runtime=sys.argv[3])"
+)
+
+# A server without a model: every request gets ANSWER (argv: answer, port, app).
+CEILING_CODE = """
+import sys
+from sk_mnist.serve._server import bind, make_server
+
+ANSWER = sys.argv[1].encode()
+HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(ANSWER)).encode()),
+]
+
+
+async def bare(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    more = True
+    while more:
+        more = (await receive()).get("more_body", False)
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    await send({"type": "http.response.body", "body": ANSWER})
+
+
+def fastapi_app():
+    from fastapi import FastAPI, Request, Response
+
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    async def anything(request: Request):
+        await request.body()
+        return Response(ANSWER, media_type="application/json")
+
+    return app
+
+
+app = bare if sys.argv[3] == "asgi" else fastapi_app()
+sock = bind("127.0.0.1", int(sys.argv[2]))
+server = make_server(app, log_level="warning", access_log=False, lifespan="off")
+server.run(sockets=[sock])
+"""
+
+
+def start_server(*args, code=SERVE_CODE):
+    """Start ``python -c code *args PORT...``; wait until /health answers."""
     port = _free_port()
-    code = (
-        "import sys; from sk_mnist.serve import serve; serve(sys.argv[1], "
-        "port=int(sys.argv[2]), log_level='warning', access_log=False, "
-        f"model_name={MODEL_NAME!r}, runtime=sys.argv[3])"
-    )
+    argv = [*args[:1], str(port), *args[1:]]
     server = subprocess.Popen(
-        [sys.executable, "-c", code, path, str(port), runtime],
+        [sys.executable, "-c", code, *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -281,6 +337,34 @@ def start_server(path, runtime):
                 server.kill()
                 sys.exit("the server did not start in 300 s")
             time.sleep(0.5)
+
+
+def bench_ceiling(load, clients):
+    """Requests/s of `load` against the two servers without a model."""
+    answer = json.dumps(
+        {
+            "classes": list(range(10)),
+            "predictions": [{"label": 7, "probabilities": [0.0999999] * 10}],
+        }
+    )
+    rates = {}
+    for app in ("asgi", "fastapi"):
+        server, port, _ = start_server(answer, app, code=CEILING_CODE)
+        try:
+            results, wall = run_load(port, PREDICT, load, clients)
+        finally:
+            server.terminate()
+            server.wait(60)
+        ok = sum(1 for r in results if r is not None and r[0] == 200)
+        latencies = np.array([r[2] for r in results if r is not None])
+        rates[app] = len(load) / wall
+        print(
+            f"ceiling, no model, {'bare ASGI' if app == 'asgi' else 'FastAPI'}: "
+            f"{rates[app]:.0f} single JSON requests/s, p99 "
+            f"{1e3 * np.percentile(latencies, 99):.1f} ms ({ok} of {len(load)} "
+            "answered 200)"
+        )
+    return rates
 
 
 def _row(load, wall, checked):
@@ -411,12 +495,18 @@ def main(argv=None):
         # Every server is checked against the Keras model's probabilities: an
         # ONNX runtime must agree with it within TOLERANCE.
         loads = make_loads(keras, X_test, args, folder)
+        ceiling = (
+            bench_ceiling(loads["single JSON"][1], args.clients) if args.ceiling else {}
+        )
         for path, runtime, engine in servers:
             table = bench_server(path, runtime, loads, args.clients, keras.classes_)
             default = path == folder_path and runtime == "auto"
             for goal, measured, met in verdicts(table, speed[engine], default):
                 print(f"  {'MET ' if met else 'MISS'} {goal}: {measured}")
                 failed |= not met
+            rate = table["single JSON"]["requests_per_s"]
+            for app, top in ceiling.items():
+                print(f"  single JSON at x{rate / top:.2f} of the {app} ceiling")
     print(f"load average at the end: {_load()} (other processes share the CPUs)")
     return 1 if failed else 0
 
