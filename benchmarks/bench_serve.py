@@ -159,13 +159,14 @@ def make_loads(model, X, args, folder):
         for k in (i % len(X) for i in range(args.single))
     ]
     v2_batch = [(_v2_body(X[w]), json_headers, proba[w]) for w in windows]
+    # In this order: each v2 load right after the plain load it is compared with.
     return {
         "single JSON": (PREDICT, single),
+        "v2 single": (V2_INFER, v2_single),
         "single PNG": (PREDICT, png),
         "batch JSON": (PREDICT, batch_json),
-        "batch CSV": (PREDICT, batch_csv),
-        "v2 single": (V2_INFER, v2_single),
         "v2 batch": (V2_INFER, v2_batch),
+        "batch CSV": (PREDICT, batch_csv),
     }
 
 

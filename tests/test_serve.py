@@ -527,6 +527,16 @@ def test_openapi_describes_the_api(client):
     ours = {path for path in spec["paths"] if not path.startswith("/v2")}
     assert ours == {"/predict", "/health"}
     assert {"/v2", "/v2/models/{model_name}/infer"} <= set(spec["paths"])
+    for path, names in [
+        ("/v2/models/{model_name}/infer", ["model_name"]),
+        ("/v2/models/{model_name}/versions/{version}/infer", ["model_name", "version"]),
+        ("/v2/models/{model_name}/versions/{version}", ["model_name", "version"]),
+    ]:
+        method = "post" if path.endswith("/infer") else "get"
+        parameters = spec["paths"][path][method]["parameters"]
+        assert [(p["name"], p["in"]) for p in parameters] == [
+            (n, "path") for n in names
+        ]
     body = spec["paths"]["/predict"]["post"]["requestBody"]["content"]
     assert {"application/json", "text/csv", "multipart/form-data", "image/png"} <= set(
         body

@@ -327,7 +327,11 @@ async def model_ready(request: Request, model_name: str, version: str | None = N
     return {"name": name, "ready": True}
 
 
-async def infer(request: Request, model_name: str, version: str | None = None):
+async def infer(request: Request):
+    # Path parameters read from the request, not the signature: FastAPI's
+    # validation of them cost 27 us of the 250 us of a one-row infer.
+    model_name = request.path_params["model_name"]
+    version = request.path_params.get("version")
     try:
         served, name = _check_model(request, model_name, version)
         body = await request.body()
@@ -353,7 +357,20 @@ async def infer(request: Request, model_name: str, version: str | None = None):
     return Response(content, media_type="application/json", headers=headers)
 
 
+def _path_parameters(path):
+    """The OpenAPI description of the path parameters of `path`."""
+    names = [name for name in ("model_name", "version") if f"{{{name}}}" in path]
+    return [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in names
+    ]
+
+
 for _path in ("/models/{model_name}", "/models/{model_name}/versions/{version}"):
     router.get(_path, summary="Model metadata")(metadata)
     router.get(_path + "/ready", summary="The model is ready")(model_ready)
-    router.post(_path + "/infer", summary="Infer")(infer)
+    router.post(
+        _path + "/infer",
+        summary="Infer",
+        openapi_extra={"parameters": _path_parameters(_path)},
+    )(infer)
