@@ -4,18 +4,9 @@
 dict of ranges) and returns a :class:`DigitAugmenter`: a layer that, called
 with ``training=True`` on a batch of flat rows of square grey images scaled
 to [0, 1], draws fresh random distortions for every image and returns rows of
-the same shape; with ``training=False`` it returns its input unchanged.
-
-Everything is written with ``keras.ops`` and ``keras.random`` in one
-resampling pass rather than by chaining Keras' ``RandomRotation``,
-``RandomZoom``, ``RandomShear``, ``RandomTranslation`` and
-``RandomElasticTransform`` layers, because on the TensorFlow backend those
-use ``ImageProjectiveTransformV3``, which XLA cannot compile (the estimator
-compiles large fits with XLA); four bilinear resamplings in a row blur a
-28 x 28 digit (its inked area grows by half); and Keras 3.15's elastic
-transform draws both displacement components from the same seed, so every
-pixel moves along the same diagonal. Stroke width (grey-level dilation and
-erosion) has no Keras layer.
+the same shape; with ``training=False`` it returns its input unchanged. It is
+written with ``keras.ops`` in one resampling pass rather than with Keras'
+``Random*`` layers: why, in :ref:`real-handwriting`.
 """
 
 import math
