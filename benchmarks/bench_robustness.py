@@ -12,6 +12,10 @@ digits, then prints one table, side by side:
   noisy, as JPEG, elastically warped, or plain), read with ``load_images``
   and normalised by ``DigitNormalizer(on_empty="zeros")`` as the command
   line reads image folders;
+* accuracy on real digits of other writers: scikit-learn's ``load_digits``
+  (1,797 digits of 43 people, 8 x 8 in 16 levels, scaled to 0-255 and read
+  by ``DigitNormalizer``), reported beside the goals, not among them (the
+  issue's aim is above 0.90; nothing is tuned on it);
 * time per training epoch, as a ratio to the plain (no augmentation) epoch:
   one epoch of each setting in turn, ``--rounds`` times, median kept, after
   the accuracy runs, so that all settings share the machine's load.
@@ -223,8 +227,18 @@ def _settings(args):
     return settings
 
 
+def other_writers():
+    """scikit-learn's real 8 x 8 digits, normalised as images are: (X in [0, 1], y)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    rows = DigitNormalizer(on_empty="zeros").transform(digits.data * (255 / 16))
+    return PixelScaler().fit_transform(rows), digits.target
+
+
 def _table(results, kinds, seconds):
     head = ["setting", "denoise", "epoch s", "ratio", "clean", *kinds, "worst gap"]
+    head.append("other writers")
     print(" | ".join(head))
     print(" | ".join("---" for _ in head))
     plain = seconds.get("none")
@@ -233,6 +247,7 @@ def _table(results, kinds, seconds):
         ratio = f"{seconds[name] / plain:.2f}" if plain else "-"
         cells = [name, denoise, f"{seconds[name]:.2f}", ratio, f"{acc['clean']:.3f}"]
         cells += [f"{acc[k]:.3f}" for k in kinds] + [f"{gap:.3f}"]
+        cells.append(f"{acc['other writers']:.3f}")
         print(" | ".join(cells))
 
 
@@ -260,13 +275,15 @@ def run_wild(args, settings, train, one_epoch):
     kinds = list(next(iter(sets.values())))
     print(f"wild sets: {len(kinds)} kinds drawn and read in {took:.0f} s")
 
+    X_other, y_other = other_writers()
     results = {}
     for name, augment in settings.items():
         start = time.perf_counter()
         predict = train(X_train, y_train, augment, args.epochs, args.seed)
         clean = float(np.mean(predict(X_test) == y_test))
+        other = float(np.mean(predict(X_other) == y_other))
         for denoise, by_kind in sets.items():
-            acc = {"clean": clean}
+            acc = {"clean": clean, "other writers": other}
             for kind, (X, y) in by_kind.items():
                 acc[kind] = float(np.mean(predict(X) == y))
             results[name, denoise] = acc

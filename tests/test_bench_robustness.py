@@ -42,9 +42,14 @@ def test_sample_run_prints_a_row_per_setting_and_normaliser(bench, capsys):
     status = bench.main([*argv, "--variant", 'rot={"rotation": 5}'])
     assert status in (0, 1)
     lines = capsys.readouterr().out.splitlines()
-    rows = [line.split(" | ")[:2] for line in lines if line.count(" | ") > 10]
+    cells = [line.split(" | ") for line in lines if line.count(" | ") > 10]
+    rows = [row[:2] for row in cells]
     assert rows[0] == ["setting", "denoise"]
     assert rows[2:] == [["none", "on"], ["none", "off"], ["rot", "on"], ["rot", "off"]]
+    # load_digits' real digits, beside the goals: one accuracy per fit.
+    assert cells[0][-1] == "other writers"
+    other = [float(row[-1]) for row in cells[2:]]
+    assert all(0 <= a <= 1 for a in other) and other[0] == other[1]
 
 
 # Needs Debian's dataset-fashion-mnist, which .ci/run installs: without it
