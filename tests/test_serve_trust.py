@@ -20,7 +20,7 @@ from PIL import Image
 
 from sk_mnist import make_mnist_pipeline
 from sk_mnist.datasets import save_mnist_csv
-from sk_mnist.serve import _app, _inputs, _v2, create_app
+from sk_mnist.serve import _app, _inputs, _json_rows, _v2, create_app
 from sk_mnist.serve._server import MAX_HEADER_BYTES, bind, make_server
 
 _JSON = {"content-type": "application/json"}
@@ -303,7 +303,7 @@ def test_duplicate_json_keys_are_refused(client, model, X_test):
         )
     )
     assert (
-        _inputs._plain_rows(
+        _json_rows._plain_rows(
             f'{{"instances": {a}, "instances": {b}}}'.encode(), 784, 100
         )
         is None
@@ -344,7 +344,7 @@ def test_fast_json_path_accepts_only_what_json_accepts():
             "".join(rng.choice(tokens, size=rng.integers(1, 4))) for _ in range(3)
         ]
         body = ('{"instances": [[' + ", ".join(values) + "]]}").encode()
-        fast = _inputs._plain_rows(body, 3, 10)
+        fast = _json_rows._plain_rows(body, 3, 10)
         if fast is None:
             continue
         try:
@@ -359,10 +359,10 @@ def test_fast_json_path_accepts_only_what_json_accepts():
 
 def test_strict_json_numbers_still_take_the_fast_path():
     body = b'{"instances": [[0, 10, 255, 1.5, 0.25, -0, 1e2, 1E-05, 2.5e+1]]}'
-    assert _inputs._plain_rows(body, 9, 10) is None  # "+" goes to json.loads
+    assert _json_rows._plain_rows(body, 9, 10) is None  # "+" goes to json.loads
     body = b'{"instances": [[0, 10, 255, 1.5, 0.25, -0, 1e2, 1E-05, 2.5e1]]}'
     np.testing.assert_array_equal(
-        _inputs._plain_rows(body, 9, 10), [[0, 10, 255, 1.5, 0.25, 0, 100, 1e-5, 25]]
+        _json_rows._plain_rows(body, 9, 10), [[0, 10, 255, 1.5, 0.25, 0, 100, 1e-5, 25]]
     )
 
 

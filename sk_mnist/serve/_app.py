@@ -23,12 +23,13 @@ from ._inputs import (
     JSON_TYPES,
     MULTIPART_TYPE,
     RequestError,
+    call_off_loop,
     is_csv_upload,
     read_form,
     rows_from_csv,
     rows_from_images,
-    rows_from_json,
 )
+from ._json_rows import rows_from_json
 from ._limits import BodyLimit
 from ._model import (
     check_classifier,
@@ -195,9 +196,8 @@ async def _parse_body(request, served, limits, normalizer):
     """
     body = await request.body()
     parse, args = _body_parser(request, body, served, limits, normalizer)
-    if parse is rows_from_json and len(body) <= INLINE_JSON_BYTES:
-        return parse(*args)
-    return await run_in_threadpool(parse, *args)
+    inline = parse is rows_from_json and len(body) <= INLINE_JSON_BYTES
+    return await call_off_loop(inline, parse, *args)
 
 
 router = APIRouter()
@@ -215,9 +215,8 @@ async def predict(request: Request):
     served = state.served
     X, extras = await _parse_body(request, served, state.limits, state.normalizer)
     proba = await served.predict_proba(X)
-    if len(proba) <= INLINE_ROWS:
-        return _answer(served, proba, extras)
-    return await run_in_threadpool(_answer, served, proba, extras)
+    inline = len(proba) <= INLINE_ROWS
+    return await call_off_loop(inline, _answer, served, proba, extras)
 
 
 @router.get("/health", summary="The model served", response_model=HealthAnswer)

@@ -15,11 +15,16 @@ from pathlib import Path
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from starlette.concurrency import run_in_threadpool
 
 from .. import __version__
 from .._messages import one_line
-from ._inputs import INLINE_JSON_BYTES, INLINE_ROWS, RequestError, check_grey_levels
+from ._inputs import (
+    INLINE_JSON_BYTES,
+    INLINE_ROWS,
+    RequestError,
+    call_off_loop,
+    check_grey_levels,
+)
 
 #: The input's name in the model metadata.
 INPUT_NAME = "input"
@@ -341,17 +346,12 @@ async def infer(request: Request):
             served.n_features,
             request.app.state.limits["max_rows"],
         )
-        if len(body) <= INLINE_JSON_BYTES:  # a few rows: inline, under 1 ms
-            X, infer_request = parse_infer(*args)
-        else:
-            X, infer_request = await run_in_threadpool(parse_infer, *args)
+        inline = len(body) <= INLINE_JSON_BYTES
+        X, infer_request = await call_off_loop(inline, parse_infer, *args)
         proba = await served.predict_proba(X)
-        if len(proba) <= INLINE_ROWS:
-            content, headers = infer_answer(served, name, infer_request, proba)
-        else:
-            content, headers = await run_in_threadpool(
-                infer_answer, served, name, infer_request, proba
-            )
+        content, headers = await call_off_loop(
+            len(proba) <= INLINE_ROWS, infer_answer, served, name, infer_request, proba
+        )
     except V2Error as err:
         return _error(err)
     return Response(content, media_type="application/json", headers=headers)
