@@ -265,18 +265,19 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+# Each server's code takes its port as sys.argv[1] (start_server).
 SERVE_CODE = (
-    "import sys; from sk_mnist.serve import serve; serve(sys.argv[1], "
-    "port=int(sys.argv[2]), log_level='warning', access_log=False, "
+    "import sys; from sk_mnist.serve import serve; serve(sys.argv[2], "
+    "port=int(sys.argv[1]), log_level='warning', access_log=False, "
     f"model_name={MODEL_NAME!r}, runtime=sys.argv[3])"
 )
 
-# A server without a model: every request gets ANSWER (argv: answer, port, app).
+# A server without a model: every request gets ANSWER (argv: port, answer, app).
 CEILING_CODE = """
 import sys
 from sk_mnist.serve._server import bind, make_server
 
-ANSWER = sys.argv[1].encode()
+ANSWER = sys.argv[2].encode()
 HEADERS = [
     (b"content-type", b"application/json"),
     (b"content-length", str(len(ANSWER)).encode()),
@@ -307,18 +308,17 @@ def fastapi_app():
 
 
 app = bare if sys.argv[3] == "asgi" else fastapi_app()
-sock = bind("127.0.0.1", int(sys.argv[2]))
+sock = bind("127.0.0.1", int(sys.argv[1]))
 server = make_server(app, log_level="warning", access_log=False, lifespan="off")
 server.run(sockets=[sock])
 """
 
 
-def start_server(*args, code=SERVE_CODE):
-    """Start ``python -c code *args PORT...``; wait until /health answers."""
+def start_server(code, *args):
+    """Start ``python -c code PORT *args``; wait until /health answers."""
     port = _free_port()
-    argv = [*args[:1], str(port), *args[1:]]
     server = subprocess.Popen(
-        [sys.executable, "-c", code, *argv],
+        [sys.executable, "-c", code, str(port), *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
@@ -350,20 +350,22 @@ def bench_ceiling(load, clients):
     )
     rates = {}
     for app in ("asgi", "fastapi"):
-        server, port, _ = start_server(answer, app, code=CEILING_CODE)
+        server, port, _ = start_server(CEILING_CODE, answer, app)
         try:
             results, wall = run_load(port, PREDICT, load, clients)
         finally:
             server.terminate()
             server.wait(60)
-        ok = sum(1 for r in results if r is not None and r[0] == 200)
-        latencies = np.array([r[2] for r in results if r is not None])
-        rates[app] = len(load) / wall
+        answered = [r for r in results if r is not None]
+        errors = sum(status != 200 for status, _, _ in answered)
+        latencies = np.array([seconds for _, _, seconds in answered])
+        lost = len(results) - len(answered)
+        row = _row(load, wall, (lost, errors, 0, latencies, None))
+        rates[app] = row["requests_per_s"]
         print(
             f"ceiling, no model, {'bare ASGI' if app == 'asgi' else 'FastAPI'}: "
-            f"{rates[app]:.0f} single JSON requests/s, p99 "
-            f"{1e3 * np.percentile(latencies, 99):.1f} ms ({ok} of {len(load)} "
-            "answered 200)"
+            f"{rates[app]:.0f} single JSON requests/s, p99 {row['p99_ms']:.1f} ms "
+            f"({lost} lost, {errors} errors)"
         )
     return rates
 
@@ -390,7 +392,7 @@ def _row(load, wall, checked):
 
 def bench_server(path, runtime, loads, clients, classes):
     """Run every load against a server of `path`; print and return the rows."""
-    server, port, health = start_server(path, runtime)
+    server, port, health = start_server(SERVE_CODE, path, runtime)
     table = {}
     try:
         for name, (url, load) in loads.items():
