@@ -21,10 +21,11 @@ from .._messages import is_out_of_memory
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
-#: Seconds after a SIGTERM before it is delivered again, if the command is
-#: still running: Python ignores an exception raised while a finalizer runs,
-#: so the first ``Terminated`` can be lost (seen once in ten runs mid-fit).
-REDELIVER_SECONDS = 2.0
+#: Seconds after a SIGTERM before it is delivered again, unless the command
+#: has caught it by then: the first ``Terminated`` can be lost (a fit once ran
+#: on to its last epoch), as Python ignores exceptions raised in finalizers.
+#: Long enough for the cleanup before the catch (2 s was not, under load).
+REDELIVER_SECONDS = 10.0
 
 # What the backends raise when an allocation fails, by class name so that none
 # of them need be imported: TensorFlow's ResourceExhaustedError, PyTorch's
@@ -53,12 +54,15 @@ def debugging():
 def sigterm_as_interrupt():
     """Raise :class:`Terminated` on SIGTERM inside the block.
 
+    The block gets a function to call once it has caught ``Terminated``; until
+    then the signal is delivered again every ``REDELIVER_SECONDS``.
+
     SIGTERM is what ``timeout``, systemd and Slurm send; Python's default
     ends the process on the spot, leaving staging folders behind. Outside
     the main thread (where handlers cannot be set) nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: None
         return
     done = threading.Event()
 
@@ -72,7 +76,7 @@ def sigterm_as_interrupt():
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
-        yield
+        yield done.set
     finally:
         done.set()
         # None: a handler set outside Python, which cannot be put back.

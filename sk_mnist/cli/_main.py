@@ -72,7 +72,7 @@ def main(argv=None):
     2
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    with sigterm_as_interrupt():
+    with sigterm_as_interrupt() as caught:
         try:
             args = _parse(argv)
             if args.command in _DRAWING:
@@ -86,6 +86,7 @@ def main(argv=None):
             print(f"error: {error_line(err)}", file=sys.stderr)
             return EXIT_USAGE
         except KeyboardInterrupt as err:
+            caught()
             if isinstance(err, Terminated):
                 print("terminated: stopped, nothing was written", file=sys.stderr)
                 return EXIT_TERMINATED
